@@ -1,0 +1,59 @@
+"""Settings: the one configuration object, built once in the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Everything Baton reads from its environment (prefix ``BATON_``).
+
+    Build it once (``Settings()``) at start-up and pass it down; nothing else reads
+    environment variables.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".baton"), description="Where SQLite, keys and state live.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to SQLite at $BATON_DATA_DIR/baton.db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    admin_key: SecretStr | None = Field(
+        default=None, description="Key of the first superadmin; generated when unset."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs sessions; generated into the data dir when unset."
+    )
+    log_level: LogLevel = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    auto_migrate: bool = Field(
+        default=True, description="`baton serve` upgrades the schema to head before serving."
+    )
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: the configured one or SQLite inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'baton.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite."""
+        return self.effective_database_url.startswith("sqlite")
