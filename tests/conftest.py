@@ -1,12 +1,20 @@
-"""Fixtures shared by every test: the network guard and the two databases."""
+"""Fixtures shared by every test: the network guard, the two databases and the app."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
+from baton.bootstrap import create_app
+from baton.config import Settings
+from baton.store.database import Database
+from tests.support.databases import PG_ENV, Templates, fresh_postgres, postgres_url
 from tests.support.netguard import loopback_only
+
+ADMIN_KEY = "bk_test-superadmin-key-0123456789"
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +22,69 @@ def _no_internet() -> Iterator[None]:
     """Any connection to a non-loopback address fails the test."""
     with loopback_only():
         yield
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Migrated database templates, built on first use."""
+    t = Templates(tmp_path_factory.mktemp("templates"))
+    yield t
+    t.close(postgres_url())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> Iterator[str]:
+    """A fresh database migrated to head: once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield templates.sqlite_copy(tmp_path / "baton.db")
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL half: set {PG_ENV} (CI does) to run it")
+    with fresh_postgres(base, templates.pg_template(base)) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with no schema at all, on the engine named by the test's param."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL half: set {PG_ENV} (CI does) to run it")
+    with fresh_postgres(base) as url:
+        yield url
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A Database over the fresh test database."""
+    db = Database(db_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings for an app over the fresh test database."""
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        admin_key=ADMIN_KEY,  # type: ignore[arg-type]
+        auto_migrate=False,
+        log_json=False,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to a started app (lifespan run) in this process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
+            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+            yield c

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
         default=True, description="`baton serve` upgrades the schema to head before serving."
     )
     db_pool_size: int = Field(default=10, ge=1)
+    run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
 
     @field_validator("log_level", mode="before")
     @classmethod

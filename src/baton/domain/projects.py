@@ -68,9 +68,9 @@ def validate_ai_config(config: dict[str, Any]) -> dict[str, Any]:
             names = " or ".join(t.__name__ for t in types)
             problems.append({"field": f"ai_config.{key}", "reason": f"must be {names}"})
             continue
-        if key == "temperature" and not 0 <= value <= 2:
+        if key == "temperature" and isinstance(value, int | float) and not 0 <= value <= 2:
             problems.append({"field": "ai_config.temperature", "reason": "must be between 0 and 2"})
-        if key == "max_tokens" and value <= 0:
+        if key == "max_tokens" and isinstance(value, int) and value <= 0:
             problems.append({"field": "ai_config.max_tokens", "reason": "must be positive"})
     if problems:
         summary = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)

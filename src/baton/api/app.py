@@ -1,0 +1,38 @@
+"""The FastAPI application: routers, error handlers and middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+import baton
+from baton.api.errors import install_error_handlers
+from baton.api.middleware import BodyLimitMiddleware, HttpMetrics, ObservabilityMiddleware
+from baton.api.routes import health, projects, tenants
+from baton.config import Settings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+#: Every router the app serves, in order.
+ROUTERS = (health.router, tenants.router, projects.router)
+
+
+def build_api(settings: Settings, lifespan: Lifespan) -> FastAPI:
+    """Assemble the app; services are attached to ``app.state`` by the lifespan."""
+    app = FastAPI(
+        title="Baton",
+        version=baton.__version__,
+        description="Self-hosted AI agent orchestrator.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = HttpMetrics(CollectorRegistry())
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Outermost first in the chain: observability sees every response, including 413s.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    return app

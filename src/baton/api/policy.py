@@ -1,0 +1,49 @@
+"""Who may call what: one table of minimum roles, enforced by one dependency.
+
+Every API route is named; the table maps each name to the least role that may call it.
+A route missing from the table is refused to everyone (deny by default) and a test checks
+that the table covers every route.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from baton.domain.errors import Forbidden, Unauthenticated
+from baton.domain.tenancy import Principal, Role
+
+MINIMUM_ROLE: dict[str, Role] = {
+    "tenants.create": Role.SUPERADMIN,
+    "tenants.list": Role.VIEWER,
+    "api_keys.create": Role.ADMIN,
+    "api_keys.revoke": Role.ADMIN,
+    "projects.create": Role.DEVELOPER,
+    "projects.list": Role.VIEWER,
+    "projects.get": Role.VIEWER,
+    "projects.update": Role.DEVELOPER,
+    "projects.delete": Role.ADMIN,
+}
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("malformed Authorization header: expected 'Bearer <key>'")
+    return token.strip()
+
+
+async def authorize(request: Request) -> Principal:
+    """Authenticate the caller and check its role against the route's minimum role."""
+    services = request.app.state.services
+    principal: Principal = await services.tenancy.authenticate(_bearer(request))
+    route = request.scope.get("route")
+    needed = MINIMUM_ROLE.get(getattr(route, "name", ""))
+    if needed is None:
+        raise Forbidden("this route has no access policy")
+    if not principal.may(needed):
+        raise Forbidden(f"this needs the {needed.value} role; your key is {principal.role.value}")
+    request.state.principal = principal
+    return principal

@@ -1,0 +1,105 @@
+"""The ``baton`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+import baton
+from baton.config import Settings
+from baton.logs import configure_logging
+from baton.services.tenancy import BootstrapResult
+from baton.store import migrate as migrations
+
+app = typer.Typer(help="Baton: a self-hosted AI agent orchestrator.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError, shown without a trace
+        err.print(f"[red]invalid configuration:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def print_bootstrap(result: BootstrapResult) -> None:
+    """Show the first superadmin key once, on the terminal that started Baton."""
+    if result.generated:
+        body = (
+            f"Tenant [bold]default[/bold] and a superadmin were created.\n\n"
+            f"API key (shown once): [bold green]{result.secret}[/bold green]\n"
+            f"Also written to {result.key_file} (mode 0600)."
+        )
+    else:
+        body = "Tenant [bold]default[/bold] created; its superadmin key is BATON_ADMIN_KEY."
+    console.print(Panel(body, title="Baton first start"))
+
+
+@app.command()
+def version() -> None:
+    """Print Baton's version."""
+    console.print(f"baton {baton.__version__}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run no task workers here")
+    ] = False,
+) -> None:
+    """Serve the HTTP API and dashboard (and, unless --no-worker, the task workers)."""
+    import uvicorn
+
+    from baton.bootstrap import create_app
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    updates: dict[str, object] = {"run_workers": not no_worker}
+    if host:
+        updates["host"] = host
+    if port:
+        updates["port"] = port
+    settings = settings.model_copy(update=updates)
+    console.print(
+        f"Baton {baton.__version__} on http://{settings.host}:{settings.port} "
+        f"(database: {'SQLite' if settings.is_sqlite else 'PostgreSQL'})"
+    )
+    application = create_app(settings, on_bootstrap=print_bootstrap)
+    uvicorn.run(
+        application, host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
+
+
+@app.command()
+def migrate(
+    action: Annotated[str, typer.Argument(help="upgrade or downgrade")] = "upgrade",
+    revision: Annotated[str | None, typer.Argument(help="target revision")] = None,
+) -> None:
+    """Upgrade (default: to head) or downgrade (to REV) the database schema."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.effective_database_url
+    if action == "upgrade":
+        asyncio.run(migrations.upgrade(url, revision or "head"))
+    elif action == "downgrade":
+        if not revision:
+            err.print("[red]downgrade needs a target revision, e.g. `baton migrate downgrade 0001`")
+            raise typer.Exit(2)
+        asyncio.run(migrations.downgrade(url, revision))
+    else:
+        err.print(f"[red]unknown action {action!r}: use upgrade or downgrade")
+        raise typer.Exit(2)
+    current = asyncio.run(migrations.current_revision(url))
+    console.print(f"schema at revision [bold]{current}[/bold] (head {migrations.head_revision()})")
+
+
+if __name__ == "__main__":
+    app()
