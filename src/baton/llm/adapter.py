@@ -1,0 +1,107 @@
+"""The skeleton shared by every concrete provider: check, call, map errors, assemble.
+
+Subclasses supply the transport (``_generate`` and ``_chunks``), how a stream chunk
+feeds the assembler (``_feed``) and how their library's exceptions map to the taxonomy.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from baton.domain.messages import (
+    ChatMessage,
+    LLMResponse,
+    StreamDone,
+    StreamEvent,
+    ToolDefinition,
+)
+from baton.llm.assembly import ResponseAssembler
+from baton.llm.errors import LLMError
+from baton.llm.provider import DEFAULT_OPTIONS, GenerateOptions
+from baton.llm.rules import Dialect, check_conversation
+
+
+class ProviderAdapter(ABC):
+    """Base of the concrete providers.
+
+    Args:
+        name: The Baton provider name.
+        model: The model requests go to.
+        dialect: Whose conversation rules to check before sending.
+        timeout: Default seconds allowed per request (per read, for streams).
+    """
+
+    def __init__(self, name: str, model: str, dialect: Dialect, timeout: float) -> None:
+        self.name = name
+        self.model = model
+        self.dialect: Dialect = dialect
+        self.timeout = timeout
+
+    async def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolDefinition] | None = None,
+        options: GenerateOptions = DEFAULT_OPTIONS,
+    ) -> LLMResponse:
+        """Return the model's whole reply (see ``LLMProvider.generate``)."""
+        check_conversation(messages, self.dialect, self.name)
+        timeout = options.timeout or self.timeout
+        try:
+            return await self._generate(messages, tools or (), options, timeout)
+        except Exception as exc:
+            raise self._translate(exc, timeout) from exc
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolDefinition] | None = None,
+        options: GenerateOptions = DEFAULT_OPTIONS,
+    ) -> AsyncIterator[StreamEvent]:
+        """Yield the reply as it arrives (see ``LLMProvider.stream``)."""
+        check_conversation(messages, self.dialect, self.name)
+        timeout = options.timeout or self.timeout
+        assembler = ResponseAssembler(self.name, self.model)
+        try:
+            async for chunk in self._chunks(messages, tools or (), options, timeout):
+                for event in self._feed(assembler, chunk):
+                    yield event
+        except Exception as exc:
+            raise self._translate(exc, timeout) from exc
+        for event in assembler.complete_all():
+            yield event
+        yield StreamDone(assembler.build())
+
+    def _translate(self, exc: Exception, timeout: float) -> Exception:
+        if isinstance(exc, LLMError):
+            return exc
+        return self._map_error(exc, timeout) or exc
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release the client, threads or model."""
+
+    @abstractmethod
+    async def _generate(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolDefinition],
+        options: GenerateOptions,
+        time_limit: float,
+    ) -> LLMResponse: ...
+
+    @abstractmethod
+    def _chunks(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[ToolDefinition],
+        options: GenerateOptions,
+        time_limit: float,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _feed(self, assembler: ResponseAssembler, chunk: dict[str, Any]) -> list[StreamEvent]: ...
+
+    @abstractmethod
+    def _map_error(self, exc: Exception, time_limit: float) -> LLMError | None: ...
