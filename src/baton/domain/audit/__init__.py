@@ -31,6 +31,12 @@ from baton.domain.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from baton.domain.audit.verification import (
+    LogVerifier,
+    StoredPayload,
+    VerificationReport,
+    verify_log,
+)
 
 __all__ = [
     "CHECKPOINT_DOMAIN",
@@ -42,8 +48,11 @@ __all__ = [
     "CanonicalJSONError",
     "Checkpoint",
     "CheckpointSigner",
+    "LogVerifier",
     "MalformedAuditData",
     "MerkleAccumulator",
+    "StoredPayload",
+    "VerificationReport",
     "canonical_json",
     "consistency_proof",
     "format_timestamp",
@@ -61,4 +70,5 @@ __all__ = [
     "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",
+    "verify_log",
 ]
