@@ -257,8 +257,8 @@ class BubblewrapSandbox:
         self._prlimit = prlimit
         self._setpriv = setpriv
         self._drop_privileges = os.geteuid() == 0
-        if self._drop_privileges and (not uid_range or 0 in uid_range):
-            raise ValueError("uid_range must hold unprivileged uids")
+        if self._drop_privileges and (not uid_range or min(uid_range) < 1000):
+            raise ValueError("uid_range must hold unprivileged uids (1000 and above)")
         self._uids = _UidPool(uid_range)
         self._unavailable: str | None = None
         self._probed = False

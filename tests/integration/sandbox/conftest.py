@@ -12,7 +12,7 @@ from baton.tools.sandbox import BubblewrapSandbox
 @pytest.fixture
 def uid_range() -> range:
     """A uid range of this test alone, so leftover checks see no other run's processes."""
-    base = random.randrange(62000, 64000, 50)
+    base = random.randrange(200_000, 2_000_000, 50)
     return range(base, base + 50)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from baton.tools.sandbox import BubblewrapSandbox, SandboxLimits
-from tests.integration.sandbox.support import needs_bwrap, wait_until_gone
+from tests.integration.sandbox.support import needs_bwrap, processes_matching, wait_until_gone
 
 pytestmark = needs_bwrap
 
@@ -122,6 +123,20 @@ async def test_sleep_forever_is_killed_with_its_process_tree(
     result = await sandbox.run(_code(code, token=token), limits=SandboxLimits(wall_timeout_s=1))
     assert result.timed_out
     assert result.killed_by_signal == signal.SIGKILL
+    assert wait_until_gone(token=token) == []
+
+
+async def test_cancelled_run_leaves_no_process(sandbox: BubblewrapSandbox) -> None:
+    token = _token()
+    code = "import os\nos.execv('/usr/bin/sleep', ['sleep', {token}])\n"
+    run = asyncio.create_task(sandbox.run(_code(code, token=token), limits=LIMITS))
+    deadline = asyncio.get_running_loop().time() + 20
+    while not processes_matching(token=token):  # wait until it really runs
+        assert asyncio.get_running_loop().time() < deadline, "the run never started"
+        await asyncio.sleep(0.05)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
     assert wait_until_gone(token=token) == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -127,3 +128,9 @@ def test_code_never_appears_on_the_command_line() -> None:
     assert "--clearenv" in argv and "--unshare-all" in argv and "--die-with-parent" in argv
     assert argv[-4:] == ["/usr/bin/python3", "-I", "-B", "/tmp/main.py"]
     assert not any(arg in ("-c", "sh", "/bin/sh") for arg in argv)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uids are only dropped when Baton runs as root")
+def test_privileged_uids_are_refused_for_the_pool() -> None:
+    with pytest.raises(ValueError, match="unprivileged"):
+        BubblewrapSandbox(uid_range=range(0, 100))
