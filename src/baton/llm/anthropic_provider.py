@@ -83,7 +83,9 @@ class AnthropicProvider(ProviderAdapter):
             if options.tool_choice:
                 params["tool_choice"] = tool_choice_to_anthropic(options.tool_choice)
         if options.temperature is not None:
-            params["temperature"] = options.temperature
+            # anthropic>=1 dropped temperature from the signature (newer models reject it);
+            # the API still takes it for older models, so send it only when asked.
+            params["extra_body"] = {"temperature": options.temperature}
         if options.stop:
             params["stop_sequences"] = list(options.stop)
         return params
