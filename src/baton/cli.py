@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 import baton
+from baton.audit_cli import audit_app
 from baton.config import Settings
 from baton.logs import configure_logging
 from baton.services.tenancy import BootstrapResult
@@ -18,9 +19,11 @@ from baton.store import migrate as migrations
 app = typer.Typer(help="Baton: a self-hosted AI agent orchestrator.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
+app.add_typer(audit_app, name="audit")
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
+    """Settings from the environment, or a clean exit naming what is wrong."""
     try:
         return Settings()
     except Exception as exc:  # pydantic's ValidationError, shown without a trace
@@ -60,7 +63,7 @@ def serve(
 
     from baton.bootstrap import create_app
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     updates: dict[str, object] = {"run_workers": not no_worker}
     if host:
@@ -84,7 +87,7 @@ def migrate(
     revision: Annotated[str | None, typer.Argument(help="target revision")] = None,
 ) -> None:
     """Upgrade (default: to head) or downgrade (to REV) the database schema."""
-    settings = _settings()
+    settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
     if action == "upgrade":

@@ -40,6 +40,17 @@ class Settings(BaseSettings):
         default=True, description="`baton serve` upgrades the schema to head before serving."
     )
     db_pool_size: int = Field(default=10, ge=1)
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 Ed25519 seed for checkpoints; else $BATON_DATA_DIR/audit.key.",
+    )
+    audit_checkpoint_every: int = Field(default=1000, ge=1, description="Entries per checkpoint.")
+    audit_checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, description="Longest time a grown log waits for a checkpoint."
+    )
+    audit_retention_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often retention policies are enforced."
+    )
     run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
 
     @field_validator("log_level", mode="before")

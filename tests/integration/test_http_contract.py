@@ -68,9 +68,10 @@ async def test_body_over_the_limit_is_413(client: httpx.AsyncClient, settings: S
 
 async def test_body_limit_is_configurable(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"max_body_bytes": 2048}))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         r = await c.post(
             "/api/projects",
             json={"name": "n", "description": "d" * 3000},
@@ -86,9 +87,12 @@ async def test_unexpected_errors_are_500_without_a_trace(settings: Settings) -> 
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
+        ) as c,
+    ):
         r = await c.get("/boom")
     _shape(r, 500, "internal_error")
     assert "secret internals" not in r.text
@@ -120,11 +124,13 @@ async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: object) 
         data_dir=tmp_path,  # type: ignore[arg-type]
         auto_migrate=False,
     )
-    app = create_app(settings)
-    services = __import__("baton.services.container", fromlist=["Services"]).Services
+    from baton.domain.audit import CheckpointSigner
+    from baton.services.container import Services
     from baton.store.database import Database
 
-    app.state.services = services.build(settings, Database(settings.effective_database_url))
+    app = create_app(settings)
+    db = Database(settings.effective_database_url)
+    app.state.services = Services.build(settings, db, CheckpointSigner.generate())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         r = await c.get("/readyz")
     assert r.status_code == 503

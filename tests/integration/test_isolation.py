@@ -16,7 +16,17 @@ OBJECT_ROUTES = {
     "api_keys.revoke": ("DELETE", "/api/api-keys/{key}", None),
 }
 # Routes without an object id are scoped by the caller's tenant; checked below.
-COLLECTION_ROUTES = {"projects.list", "projects.create", "tenants.list", "tenants.create"}
+COLLECTION_ROUTES = {
+    "projects.list",
+    "projects.create",
+    "tenants.list",
+    "tenants.create",
+    "audit.search",
+    "audit.verify",
+    "audit.checkpoints",
+    "audit.retention_get",
+    "audit.retention_set",
+}
 
 
 def test_isolation_table_covers_every_api_route() -> None:

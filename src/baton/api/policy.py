@@ -22,6 +22,11 @@ MINIMUM_ROLE: dict[str, Role] = {
     "projects.get": Role.VIEWER,
     "projects.update": Role.DEVELOPER,
     "projects.delete": Role.ADMIN,
+    "audit.search": Role.VIEWER,
+    "audit.verify": Role.VIEWER,
+    "audit.checkpoints": Role.VIEWER,
+    "audit.retention_get": Role.VIEWER,
+    "audit.retention_set": Role.ADMIN,
 }
 
 

@@ -95,3 +95,53 @@ class ProjectPublic(BaseModel):
     ai_config: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+class AuditEntryPublic(BaseModel):
+    """One audit entry; ``payload`` is null once retention has expired it."""
+
+    seq: int
+    type: str
+    created_at: datetime
+    actor: str | None
+    agent_id: str | None
+    task_id: str | None
+    payload_hash: str
+    payload: dict[str, Any] | None
+    nonce: str | None
+    expired: bool
+
+
+class VerificationPublic(BaseModel):
+    """The result of verifying a tenant's audit log."""
+
+    valid: bool
+    checked: int
+    checkpoints_verified: int
+    first_invalid_seq: int | None = None
+    reason: str | None = None
+    payloads_expired: int
+    failed_checkpoint_size: int | None = None
+
+
+class CheckpointList(BaseModel):
+    """The tenant's signed checkpoints and the key that verifies them."""
+
+    items: list[dict[str, Any]]
+    public_key: str
+    key_id: str
+
+
+class RetentionPolicy(StrictBody):
+    """Body of PUT /api/audit/retention; null keeps everything."""
+
+    audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+
+
+class RetentionPublic(BaseModel):
+    """A tenant's retention policy and what it has expired so far."""
+
+    audit_retention_days: int | None
+    expired_below_seq: int
+    payloads_expired: int
+    last_run_at: datetime | None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from baton.config import Settings
+from baton.domain.audit import CheckpointSigner
+from baton.services.audit import AuditService
 from baton.services.health import HealthService
 from baton.services.projects import ProjectService
 from baton.services.tenancy import TenancyService
@@ -20,14 +23,22 @@ class Services:
     tenancy: TenancyService
     projects: ProjectService
     health: HealthService
+    audit: AuditService
 
     @classmethod
-    def build(cls, settings: Settings, db: Database) -> Services:
+    def build(cls, settings: Settings, db: Database, signer: CheckpointSigner) -> Services:
         """Wire the services for ``settings`` over ``db``."""
+        audit = AuditService(
+            db,
+            signer,
+            checkpoint_every=settings.audit_checkpoint_every,
+            checkpoint_interval=timedelta(seconds=settings.audit_checkpoint_interval_s),
+        )
         return cls(
             settings=settings,
             db=db,
-            tenancy=TenancyService(db),
-            projects=ProjectService(db),
+            tenancy=TenancyService(db, audit),
+            projects=ProjectService(db, audit),
             health=HealthService(db),
+            audit=audit,
         )

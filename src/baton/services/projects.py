@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from baton.domain.errors import InvalidInput, NotFound
-from baton.domain.projects import Project, parse_ai_mode, validate_ai_config
+from baton.domain.projects import AiMode, Project, parse_ai_mode, validate_ai_config
 from baton.domain.tenancy import Principal
+from baton.services.audit import AuditService, admin_action
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
 
@@ -25,8 +26,9 @@ class ProjectChanges:
 class ProjectService:
     """Create, read, change and delete the caller's tenant's projects."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditService) -> None:
         self._db = db
+        self._audit = audit
 
     async def create(
         self,
@@ -41,9 +43,19 @@ class ProjectService:
         mode = parse_ai_mode(ai_mode)
         config = validate_ai_config(ai_config or {})
         async with self._db.transaction() as uow:
-            return await uow.projects.create(
+            project = await uow.projects.create(
                 caller.tenant_id, name=name, description=description, ai_mode=mode, ai_config=config
             )
+            event = admin_action(
+                caller.tenant_id,
+                caller.key_id,
+                "project.created",
+                project.id,
+                name=name,
+                ai_mode=mode.value,
+            )
+            await self._audit.append_in(uow, [event])
+        return project
 
     async def get(self, caller: Principal, project_id: str) -> Project:
         """One of the caller's tenant's projects; NotFound otherwise."""
@@ -76,8 +88,13 @@ class ProjectService:
             raise InvalidInput("nothing to change: give at least one field")
         async with self._db.transaction() as uow:
             project = await uow.projects.update(caller.tenant_id, project_id, **fields)
-        if project is None:
-            raise NotFound(f"project {project_id} not found")
+            if project is None:
+                raise NotFound(f"project {project_id} not found")
+            changed = {k: (v.value if isinstance(v, AiMode) else v) for k, v in fields.items()}
+            event = admin_action(
+                caller.tenant_id, caller.key_id, "project.updated", project_id, changes=changed
+            )
+            await self._audit.append_in(uow, [event])
         return project
 
     async def delete(self, caller: Principal, project_id: str) -> None:
@@ -85,3 +102,5 @@ class ProjectService:
         async with self._db.transaction() as uow:
             if not await uow.projects.delete(caller.tenant_id, project_id):
                 raise NotFound(f"project {project_id} not found")
+            event = admin_action(caller.tenant_id, caller.key_id, "project.deleted", project_id)
+            await self._audit.append_in(uow, [event])

@@ -10,6 +10,7 @@ from pathlib import Path
 from baton.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from baton.domain.keys import display_prefix, generate_key, hash_key
 from baton.domain.tenancy import DEFAULT_TENANT, ApiKey, Principal, Role, Tenant
+from baton.services.audit import AuditService, admin_action
 from baton.store.columns import utcnow
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
@@ -38,8 +39,9 @@ class BootstrapResult:
 class TenancyService:
     """Tenants, keys and the authentication of callers."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditService) -> None:
         self._db = db
+        self._audit = audit
 
     async def authenticate(self, secret: str | None) -> Principal:
         """The caller behind a bearer key; Unauthenticated when missing or unknown."""
@@ -54,7 +56,12 @@ class TenancyService:
     async def create_tenant(self, caller: Principal, name: str) -> Tenant:
         """Create a tenant (the API lets only superadmins reach this)."""
         async with self._db.transaction() as uow:
-            return await uow.tenants.create(name)
+            tenant = await uow.tenants.create(name)
+            await self._audit.append_in(
+                uow,
+                [admin_action(tenant.id, caller.key_id, "tenant.created", tenant.id, name=name)],
+            )
+        return tenant
 
     async def list_tenants(
         self, caller: Principal, *, cursor: str | None, limit: int
@@ -89,6 +96,10 @@ class TenancyService:
                 key_hash=hash_key(secret),
                 created_by=caller.key_id,
             )
+            event = admin_action(
+                tenant_id, caller.key_id, "api_key.created", key.id, name=name, role=role.value
+            )
+            await self._audit.append_in(uow, [event])
         return IssuedKey(key=key, secret=secret)
 
     async def revoke_key(self, caller: Principal, key_id: str) -> ApiKey:
@@ -103,6 +114,8 @@ class TenancyService:
                 raise Forbidden(f"a {caller.role.value} may not revoke a {key.role.value} key")
             await uow.tenants.revoke_key(key_id, utcnow())
             revoked = await uow.tenants.get_key(key_id)
+            event = admin_action(key.tenant_id, caller.key_id, "api_key.revoked", key_id)
+            await self._audit.append_in(uow, [event])
         assert revoked is not None
         return revoked
 
@@ -127,6 +140,9 @@ class TenancyService:
                 prefix=display_prefix(secret),
                 key_hash=hash_key(secret),
                 user_id=user_id,
+            )
+            await self._audit.append_in(
+                uow, [admin_action(tenant.id, None, "tenant.created", tenant.id, bootstrap=True)]
             )
             key_file = None
             if admin_key is None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from baton.store.columns import JsonDoc, UtcDateTime
@@ -83,3 +93,84 @@ class ProjectRow(Base):
     ai_config: Mapped[dict[str, Any]] = mapped_column(JsonDoc, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEntryRow(Base):
+    """One entry of a tenant's append-only audit log (a Merkle leaf)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_tenant_agent_time", "tenant_id", "agent_id", "created_at"),
+        Index("ix_audit_entries_tenant_task", "tenant_id", "task_id"),
+        Index("ix_audit_entries_tenant_type_time", "tenant_id", "entry_type", "created_at"),
+        Index("ix_audit_entries_tenant_time", "tenant_id", "created_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPayloadRow(Base):
+    """The payload of an audit entry; deletable by retention only, leaving the leaf intact."""
+
+    __tablename__ = "audit_payloads"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+class AuditCheckpointRow(Base):
+    """A signed (tenant, size, root, time): never deleted."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_tenant_size", "tenant_id", "size"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+
+
+class AuditHeadRow(Base):
+    """Per tenant: the log's size and Merkle frontier; its row lock serialises appends."""
+
+    __tablename__ = "audit_heads"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[list[str]] = mapped_column(JsonDoc)
+    last_created_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    checkpoint_size: Mapped[int] = mapped_column(BigInteger)
+    checkpoint_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuditPolicyRow(Base):
+    """Per tenant: the retention policy and how far it has deleted payloads."""
+
+    __tablename__ = "audit_policies"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    watermark: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    expired: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuditRetentionGateRow(Base):
+    """Holds a row only inside a retention transaction: the triggers let deletes through then."""
+
+    __tablename__ = "audit_retention_gate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
