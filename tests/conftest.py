@@ -11,7 +11,13 @@ import pytest
 from baton.bootstrap import create_app
 from baton.config import Settings
 from baton.store.database import Database
-from tests.support.databases import PG_ENV, Templates, fresh_postgres, postgres_url
+from tests.support.databases import (
+    PG_ENV,
+    Templates,
+    fresh_postgres,
+    migrated_database,
+    postgres_url,
+)
 from tests.support.netguard import loopback_only
 
 ADMIN_KEY = "bk_test-superadmin-key-0123456789"
@@ -35,13 +41,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> Iterator[str]:
     """A fresh database migrated to head: once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        yield templates.sqlite_copy(tmp_path / "baton.db")
-        return
-    base = postgres_url()
-    if base is None:
-        pytest.skip(f"PostgreSQL half: set {PG_ENV} (CI does) to run it")
-    with fresh_postgres(base, templates.pg_template(base)) as url:
+    with migrated_database(request.param, templates, tmp_path) as url:
         yield url
 
 

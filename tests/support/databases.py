@@ -6,9 +6,11 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -21,6 +23,12 @@ PG_ENV = "BATON_TEST_DATABASE_URL"
 def postgres_url() -> str | None:
     """The PostgreSQL URL CI gives, or None when the PostgreSQL half cannot run here."""
     return os.environ.get(PG_ENV) or None
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
 
 
 def _admin_conninfo(url: str) -> str:
@@ -64,7 +72,7 @@ class Templates:
         """A file copy of the migrated SQLite template; returns its URL."""
         if self._sqlite is None:
             path = self.workdir / "template.db"
-            asyncio.run(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
+            _run(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
             self._sqlite = path
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self._sqlite, dest)
@@ -75,7 +83,7 @@ class Templates:
         if self._pg_template is None:
             name = f"{make_url(base_url).database}_tpl_{uuid.uuid4().hex[:6]}"
             pg_execute(base_url, f'CREATE DATABASE "{name}"')
-            asyncio.run(migrate.upgrade(_with_database(base_url, name)))
+            _run(migrate.upgrade(_with_database(base_url, name)))
             self._pg_template = name
         return self._pg_template
 
@@ -83,3 +91,21 @@ class Templates:
         """Drop the PostgreSQL template."""
         if self._pg_template and base_url:
             pg_execute(base_url, f'DROP DATABASE IF EXISTS "{self._pg_template}" WITH (FORCE)')
+
+
+@contextmanager
+def migrated_database(engine: str, templates: Templates, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at head on ``engine`` ('sqlite' or 'postgres').
+
+    The PostgreSQL half is skipped, visibly, when no server was given.
+    """
+    if engine == "sqlite":
+        yield templates.sqlite_copy(tmp_path / "baton.db")
+        return
+    base = postgres_url()
+    if base is None:
+        import pytest
+
+        pytest.skip(f"PostgreSQL half: set {PG_ENV} (CI does) to run it")
+    with fresh_postgres(base, templates.pg_template(base)) as url:
+        yield url

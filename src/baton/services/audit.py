@@ -10,7 +10,6 @@ import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,37 +25,23 @@ from baton.domain.audit import (
     payload_commitment,
     record_leaf_hash,
 )
+from baton.domain.audit.log import (
+    AuditEvent,
+    AuditPage,
+    AuditSearch,
+    admin_action,
+    entry_json,
+)
 from baton.domain.audit.tree import MerkleTree
 from baton.domain.errors import InvalidInput
-from baton.store.audit import AuditFilter, Policy, StoredEntry, UnreadableEntry
+from baton.store.audit import Policy, UnreadableEntry
 from baton.store.columns import utcnow
 from baton.store.database import Database
-from baton.store.pagination import Page
 from baton.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """Something to record: the tenant's log it goes to and what happened."""
-
-    tenant_id: str
-    entry_type: AuditEntryType
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    actor: str | None = None
-    agent_id: str | None = None
-    task_id: str | None = None
-
-
-def admin_action(
-    tenant_id: str, actor: str | None, action: str, target: str, **details: Any
-) -> AuditEvent:
-    """An admin_action event: ``action`` (e.g. 'project.created') on ``target`` (an id)."""
-    payload = {"action": action, "target": target, **details}
-    return AuditEvent(tenant_id, AuditEntryType.ADMIN_ACTION, payload, actor=actor)
 
 
 def _plain_json(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,16 +51,6 @@ def _plain_json(payload: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidInput(f"audit payload over {MAX_PAYLOAD_BYTES} bytes")
     value: dict[str, Any] = json.loads(text)
     return value
-
-
-@dataclass(frozen=True, slots=True)
-class AuditSearch:
-    """A search: criteria, page size, cursor and order."""
-
-    criteria: AuditFilter = field(default_factory=AuditFilter)
-    limit: int = 100
-    cursor: int | None = None
-    newest_first: bool = True
 
 
 class AuditService:
@@ -185,7 +160,7 @@ class AuditService:
                 signed += 1
         return signed
 
-    async def search(self, tenant_id: str, query: AuditSearch) -> Page[StoredEntry]:
+    async def search(self, tenant_id: str, query: AuditSearch) -> AuditPage:
         """A page of the tenant's entries matching the query."""
         async with self._db.transaction(write=False) as uow:
             items = await uow.audit.search(
@@ -197,8 +172,7 @@ class AuditService:
             )
         more = len(items) > query.limit
         items = items[: query.limit]
-        cursor = str(items[-1].record.seq) if more and items else None
-        return Page(items, cursor)
+        return AuditPage(items, items[-1].record.seq if more and items else None)
 
     async def checkpoints(self, tenant_id: str) -> list[Checkpoint]:
         """Every checkpoint of the tenant, oldest first."""
@@ -341,20 +315,3 @@ def _against_head(
             report, valid=False, reason="no signed checkpoint exists for a non-empty log"
         )
     return report
-
-
-def entry_json(entry: StoredEntry) -> dict[str, Any]:
-    """The public JSON form of a stored entry."""
-    r = entry.record
-    return {
-        "seq": r.seq,
-        "type": r.entry_type.value,
-        "created_at": r.created_at.isoformat(),
-        "actor": r.actor,
-        "agent_id": r.agent_id,
-        "task_id": r.task_id,
-        "payload_hash": r.payload_hash.hex(),
-        "payload": entry.payload,
-        "nonce": entry.nonce.hex() if entry.nonce is not None else None,
-        "expired": entry.payload is None,
-    }

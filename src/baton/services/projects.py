@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from baton.domain.audit.log import admin_action
 from baton.domain.errors import InvalidInput, NotFound
 from baton.domain.projects import AiMode, Project, parse_ai_mode, validate_ai_config
 from baton.domain.tenancy import Principal
-from baton.services.audit import AuditService, admin_action
+from baton.services.audit import AuditService
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
 

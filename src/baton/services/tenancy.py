@@ -7,10 +7,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from baton.domain.audit.log import admin_action
 from baton.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from baton.domain.keys import display_prefix, generate_key, hash_key
 from baton.domain.tenancy import DEFAULT_TENANT, ApiKey, Principal, Role, Tenant
-from baton.services.audit import AuditService, admin_action
+from baton.services.audit import AuditService
 from baton.store.columns import utcnow
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of

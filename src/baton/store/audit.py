@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.domain.audit import AuditEntryType, AuditRecord, Checkpoint
+from baton.domain.audit.log import AuditFilter, StoredEntry
 from baton.domain.ids import new_id
 from baton.store.tables import (
     AuditCheckpointRow,
@@ -38,32 +39,11 @@ class Head:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEntry:
-    """An entry as read back: the record, its stored leaf hash and payload row if kept."""
-
-    record: AuditRecord
-    leaf_hash: bytes
-    nonce: bytes | None
-    payload: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
 class UnreadableEntry:
     """A row that no longer forms a valid record (tampered beyond parsing)."""
 
     seq: int
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    """Search criteria; None means 'any'."""
-
-    agent_id: str | None = None
-    task_id: str | None = None
-    entry_type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

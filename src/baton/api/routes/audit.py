@@ -18,9 +18,9 @@ from baton.api.schemas import (
     VerificationPublic,
 )
 from baton.domain.audit import AuditEntryType, Checkpoint, MalformedAuditData
+from baton.domain.audit.log import AuditFilter, AuditSearch, entry_json
 from baton.domain.errors import InvalidInput
-from baton.services.audit import AuditSearch, entry_json
-from baton.store.audit import AuditFilter, Policy
+from baton.store.audit import Policy
 
 router = APIRouter(prefix="/api/audit")
 
@@ -57,7 +57,8 @@ async def search_audit(
         newest_first=order == "newest",
     )
     page = await svc.audit.search(caller.tenant_id, query)
-    return {"items": [entry_json(e) for e in page.items], "next_cursor": page.next_cursor}
+    cursor = str(page.next_cursor) if page.next_cursor is not None else None
+    return {"items": [entry_json(e) for e in page.items], "next_cursor": cursor}
 
 
 @router.get("/verify", name="audit.verify", response_model=VerificationPublic)
