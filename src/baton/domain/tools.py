@@ -33,6 +33,8 @@ def parse_tool_grants(items: Sequence[object], *, field_name: str = "tools") -> 
     seen: set[str] = set()
     for index, item in enumerate(items):
         where = f"{field_name}[{index}]"
+        name: object
+        extra: object
         if isinstance(item, str):
             name, extra = item, {}
         elif isinstance(item, Mapping):
@@ -49,6 +51,7 @@ def parse_tool_grants(items: Sequence[object], *, field_name: str = "tools") -> 
         if name in seen:
             raise _bad(where, f"tool {name!r} listed twice")
         seen.add(name)
+        assert isinstance(extra, Mapping)
         grants.append(ToolGrant(name, dict(extra)))
     return grants
 
