@@ -56,6 +56,36 @@ def check_installed() -> None:
         raise ProviderConfigurationError(INSTALL_HINT, provider="local")
 
 
+_LOAD_LOCK = threading.Lock()
+
+
+def load_llama(path: Path, context_tokens: int) -> Any:
+    """Load a .gguf with llama.cpp's extra CPU buffer types (AMX, repacking) turned off.
+
+    On CPUs with AMX, a llama.cpp built natively repacks weights for AMX and then crashes
+    (SIGSEGV) on the first multi-token batch where the kernel does not grant AMX tiles,
+    as in the containers Baton is tested in. ``Llama()`` has no argument for this model
+    parameter, so its defaults are swapped while it loads; for a 135M model the plain
+    CPU kernels cost nothing noticeable.
+    """
+    llama_cpp = importlib.import_module("llama_cpp")
+    bindings = importlib.import_module("llama_cpp.llama").llama_cpp
+    defaults = bindings.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = defaults()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    with _LOAD_LOCK:
+        bindings.llama_model_default_params = without_extra_buffers
+        try:
+            return llama_cpp.Llama(model_path=str(path), n_ctx=context_tokens, verbose=False)
+        finally:
+            bindings.llama_model_default_params = defaults
+
+
 def messages_for_llama(messages: Sequence[ChatMessage], with_tools: bool) -> list[dict[str, Any]]:
     """The conversation as llama.cpp's chat templates can render it.
 
@@ -125,11 +155,8 @@ class LocalProvider(ProviderAdapter):
 
     def _load(self) -> Any:
         if self._llama is None:
-            llama_cpp = importlib.import_module("llama_cpp")
             path = self.model_path or find_packaged_model()
-            self._llama = llama_cpp.Llama(
-                model_path=str(path), n_ctx=self.context_tokens, verbose=False
-            )
+            self._llama = load_llama(path, self.context_tokens)
             self._plain_format = self._llama.chat_format
         return self._llama
 
