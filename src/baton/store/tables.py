@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -174,3 +175,57 @@ class AuditRetentionGateRow(Base):
     __tablename__ = "audit_retention_gate"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class AgentRow(Base):
+    """A registered agent. ``tenant_id`` is the owner; ``is_global`` shares it with all tenants."""
+
+    __tablename__ = "agents"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_agents_tenant_name"),
+        Index("ix_agents_tenant_id_id", "tenant_id", "id"),
+        Index("ix_agents_global_id", "is_global", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    is_global: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    status: Mapped[str] = mapped_column(String(20))
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgentVersionRow(Base):
+    """One immutable version of an agent (append-only: tasks record the version they ran)."""
+
+    __tablename__ = "agent_versions"
+
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    capabilities: Mapped[list[str]] = mapped_column(JsonDoc)
+    tools: Mapped[list[Any]] = mapped_column(JsonDoc)
+    config: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgentCapabilityRow(Base):
+    """The current version's capabilities, one row each, for indexed matching and filtering.
+
+    ``scope`` is the owning tenant's id, or ``*`` for a global agent, so that "this tenant's
+    or a global agent with capability c" is two equality probes of one index.
+    """
+
+    __tablename__ = "agent_capabilities"
+    __table_args__ = (Index("ix_agent_capabilities_scope_capability", "scope", "capability"),)
+
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    capability: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(36))
