@@ -51,7 +51,8 @@ class ProviderAdapter(ABC):
         try:
             return await self._generate(messages, tools or (), options, timeout)
         except Exception as exc:
-            raise self._translate(exc, timeout) from exc
+            self._raise_translated(exc, timeout)
+            raise
 
     async def stream(
         self,
@@ -68,15 +69,19 @@ class ProviderAdapter(ABC):
                 for event in self._feed(assembler, chunk):
                     yield event
         except Exception as exc:
-            raise self._translate(exc, timeout) from exc
+            self._raise_translated(exc, timeout)
+            raise
         for event in assembler.complete_all():
             yield event
         yield StreamDone(assembler.build())
 
-    def _translate(self, exc: Exception, timeout: float) -> Exception:
+    def _raise_translated(self, exc: Exception, timeout: float) -> None:
+        """Raise the taxonomy error for ``exc``; return if it is one already or unknown."""
         if isinstance(exc, LLMError):
-            return exc
-        return self._map_error(exc, timeout) or exc
+            return
+        mapped = self._map_error(exc, timeout)
+        if mapped is not None:
+            raise mapped from exc
 
     @abstractmethod
     async def aclose(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -85,8 +86,8 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-async def backend(kind: str, mode: str) -> AsyncIterator[Backend]:
+@asynccontextmanager
+async def running_backend(kind: str, mode: str) -> AsyncIterator[Backend]:
     async with ScriptedServer() as server:
         wire: Wire = AnthropicWire() if kind == "anthropic" else OpenAIWire()
         provider = make_adapter(kind, server.url)
@@ -94,3 +95,24 @@ async def backend(kind: str, mode: str) -> AsyncIterator[Backend]:
             yield Backend(kind, server, wire, provider, mode)
         finally:
             await provider.aclose()
+
+
+@pytest.fixture
+async def backend(kind: str, mode: str) -> AsyncIterator[Backend]:
+    """Every adapter, generating and streaming."""
+    async with running_backend(kind, mode) as running:
+        yield running
+
+
+@pytest.fixture
+async def stream_backend(kind: str) -> AsyncIterator[Backend]:
+    """Every adapter, streaming."""
+    async with running_backend(kind, "stream") as running:
+        yield running
+
+
+@pytest.fixture
+async def groq_backend(mode: str) -> AsyncIterator[Backend]:
+    """The Groq adapter, generating and streaming."""
+    async with running_backend("groq", mode) as running:
+        yield running

@@ -232,9 +232,8 @@ async def test_timeout_is_provider_unavailable(backend: Backend) -> None:
         await backend.ask(QUESTION, options=GenerateOptions(timeout=0.3))
 
 
-async def test_mid_stream_disconnect(backend: Backend) -> None:
-    if backend.mode == "generate":
-        pytest.skip("a disconnect mid-stream needs a stream")
+async def test_mid_stream_disconnect(stream_backend: Backend) -> None:
+    backend = stream_backend
     reply = backend.reply(Turn(text="This reply will be cut off"))
     reply.disconnect_after = 3
     backend.server.push(reply)
@@ -246,9 +245,8 @@ async def test_mid_stream_disconnect(backend: Backend) -> None:
     assert seen and all(isinstance(event, TextDelta) for event in seen)
 
 
-async def test_stream_ending_without_finish_is_unavailable(backend: Backend) -> None:
-    if backend.mode == "generate":
-        pytest.skip("stream only")
+async def test_stream_ending_without_finish_is_unavailable(stream_backend: Backend) -> None:
+    backend = stream_backend
     reply = backend.reply(Turn(text="cut"))
     assert reply.events is not None
     reply.events = reply.events[:3]
@@ -258,9 +256,8 @@ async def test_stream_ending_without_finish_is_unavailable(backend: Backend) -> 
         await backend.ask(QUESTION)
 
 
-async def test_groq_tool_use_failed_is_a_model_error_not_retried(backend: Backend) -> None:
-    if backend.kind != "groq":
-        pytest.skip("Groq's error")
+async def test_groq_tool_use_failed_is_a_model_error_not_retried(groq_backend: Backend) -> None:
+    backend = groq_backend
     error = {
         "message": "Failed to call a function. Please adjust your prompt.",
         "type": "invalid_request_error",
