@@ -117,6 +117,9 @@ class ToolGateway:
             data, output_bytes = await self._execute(tool, call, ctx)
         except _Refused as exc:
             code, error = exc.code, str(exc)
+        except Exception:
+            log.exception("tool call %s (%s) failed inside the gateway", call.id, call.name)
+            code, error = "internal_error", "the call could not be completed"
         elapsed_ms = round((time.monotonic() - started) * 1000, 3)
         result = ToolResult(
             success=code is None,
