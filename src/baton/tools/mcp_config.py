@@ -96,6 +96,8 @@ def validate_server(
         parts = urlsplit(url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             bad("url", "an http server needs an http(s) URL")
+        elif "@" in parts.netloc:
+            bad("url", "no credentials in the URL")
         if command is not None or args or env:
             bad("command", "an http server has no command, args or env")
     else:

@@ -223,7 +223,7 @@ class ToolRegistry:
 
         return register
 
-    def knows(self, tenant_id: str, name: str) -> bool:
+    def knows(self, tenant_id: str | None, name: str) -> bool:
         """Whether ``name`` may appear in an agent's ``tools`` list.
 
         Registered tools are known by name. MCP tools (``mcp.<server>.<tool>``) are known
