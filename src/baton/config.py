@@ -52,6 +52,27 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="How often retention policies are enforced."
     )
     run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
+    sandbox_wall_timeout_s: float = Field(default=10.0, gt=0, description="python tool: wall time.")
+    sandbox_cpu_time_s: int = Field(default=5, ge=1, description="python tool: CPU seconds.")
+    sandbox_memory_mb: int = Field(default=256, ge=16, description="python tool: address space.")
+    sandbox_output_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="python tool: bytes kept of stdout and stderr each."
+    )
+    http_tool_timeout_s: float = Field(default=15.0, gt=0, description="http_request: whole call.")
+    http_tool_max_response_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="http_request: body bytes kept (then truncated)."
+    )
+    http_tool_max_redirects: int = Field(default=5, ge=0, le=20)
+    mcp_start_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for an MCP server to start and list tools."
+    )
+    mcp_call_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of MCP tool calls.")
+    mcp_restart_backoff_s: float = Field(
+        default=1.0, gt=0, description="First wait before restarting a failed MCP server."
+    )
+    mcp_stdio_requires_superadmin: bool = Field(
+        default=True, description="Only a superadmin may register stdio (host command) servers."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

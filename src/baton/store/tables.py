@@ -229,3 +229,24 @@ class AgentCapabilityRow(Base):
     )
     capability: Mapped[str] = mapped_column(String(64), primary_key=True)
     scope: Mapped[str] = mapped_column(String(36))
+
+
+class McpServerRow(Base):
+    """An MCP server of a tenant, whose tools agents call as ``mcp.<name>.<tool>``."""
+
+    __tablename__ = "mcp_servers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_mcp_servers_tenant_name"),
+        Index("ix_mcp_servers_tenant_id_id", "tenant_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    transport: Mapped[str] = mapped_column(String(10))
+    command: Mapped[str | None] = mapped_column(Text)
+    args: Mapped[list[str]] = mapped_column(JsonDoc)
+    env: Mapped[dict[str, str]] = mapped_column(JsonDoc)
+    url: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
