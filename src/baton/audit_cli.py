@@ -90,7 +90,7 @@ def export(
     async def run() -> None:
         services, tenant_id = await _with_services(load_settings(), tenant)
         try:
-            async for doc in services.audit.export(
+            for doc in await services.audit.export(
                 tenant_id,
                 since=ensure_utc(since) if since else None,
                 until=ensure_utc(until) if until else None,

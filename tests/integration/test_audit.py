@@ -360,7 +360,7 @@ async def test_concurrent_appenders_make_one_contiguous_log(database: Database) 
 async def test_export_carries_inclusion_proofs_that_verify(database: Database) -> None:
     audit = _service(database, checkpoint_every=6)
     await _fill(audit, 14)
-    lines = [doc async for doc in audit.export(T, since=None, until=None)]
+    lines = await audit.export(T, since=None, until=None)
     anchor = Checkpoint.from_json(lines[0]["checkpoint"])
     assert anchor.size == 13  # sizes 1, 7, 13
     entries = lines[1:]

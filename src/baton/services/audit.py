@@ -9,9 +9,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+
+from sqlalchemy import Connection
 
 from baton.domain.audit import (
     AuditEntryType,
@@ -29,12 +32,13 @@ from baton.domain.audit.log import (
     AuditEvent,
     AuditPage,
     AuditSearch,
+    StoredEntry,
     admin_action,
     entry_json,
 )
 from baton.domain.audit.tree import MerkleTree
 from baton.domain.errors import InvalidInput
-from baton.store.audit import Policy, UnreadableEntry
+from baton.store.audit import AuditRepository, Policy, UnreadableEntry
 from baton.store.columns import utcnow
 from baton.store.database import Database
 from baton.store.unit_of_work import UnitOfWork
@@ -73,25 +77,35 @@ class AuditService:
 
     async def append(self, event: AuditEvent) -> AuditRecord:
         """Append one entry in its own transaction."""
-        async with self._db.transaction() as uow:
-            (record,) = await self.append_in(uow, [event])
+        (record,) = await self._db.run(lambda conn: self.append_sync(conn, [event]))
         return record
 
     async def append_in(self, uow: UnitOfWork, events: Sequence[AuditEvent]) -> list[AuditRecord]:
-        """Append entries inside the caller's transaction: they commit or vanish with it."""
+        """Append entries inside the caller's async unit of work: they commit or vanish with it."""
+        return await uow.session.run_sync(
+            lambda session: self.append_sync(session.connection(), events)
+        )
+
+    def append_sync(self, conn: Connection, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+        """Append entries inside the caller's (synchronous) transaction.
+
+        Hot paths such as the task queue call this from their own ``Database.run``
+        function so that a state change and its audit entries commit together.
+        """
         by_tenant: dict[str, list[AuditEvent]] = {}
         for event in events:
             by_tenant.setdefault(event.tenant_id, []).append(event)
+        repo = AuditRepository(conn)
         records: list[AuditRecord] = []
         # A fixed lock order keeps two multi-tenant appenders from deadlocking.
         for tenant_id in sorted(by_tenant):
-            records += await self._append_tenant(uow, tenant_id, by_tenant[tenant_id])
+            records += self._append_tenant(repo, tenant_id, by_tenant[tenant_id])
         return records
 
-    async def _append_tenant(
-        self, uow: UnitOfWork, tenant_id: str, events: list[AuditEvent]
+    def _append_tenant(
+        self, repo: AuditRepository, tenant_id: str, events: list[AuditEvent]
     ) -> list[AuditRecord]:
-        head = await uow.audit.lock_head(tenant_id)
+        head = repo.lock_head(tenant_id)
         tree = MerkleAccumulator(head.size, head.frontier)
         now = self._clock()
         if head.last_created_at is not None and now < head.last_created_at:
@@ -115,14 +129,12 @@ class AuditService:
             tree.append(leaf)
             rows.append((record, leaf, nonce, payload))
             records.append(record)
-        await uow.audit.insert_entries(rows)
+        repo.insert_entries(rows)
         head.size, head.frontier, head.last_created_at = tree.size, list(tree.frontier), now
         if self._checkpoint_due(head.size, head.checkpoint_size, head.checkpoint_at, now):
-            await uow.audit.insert_checkpoint(
-                self.signer.sign(tenant_id, tree.size, tree.root(), now)
-            )
+            repo.insert_checkpoint(self.signer.sign(tenant_id, tree.size, tree.root(), now))
             head.checkpoint_size, head.checkpoint_at = tree.size, now
-        await uow.audit.save_head(head)
+        repo.save_head(head)
         return records
 
     def _checkpoint_due(
@@ -139,157 +151,173 @@ class AuditService:
     async def sign_due_checkpoints(self) -> int:
         """Sign a checkpoint for every log that grew and has none newer than the interval."""
         now = self._clock()
-        async with self._db.transaction(write=False) as uow:
-            heads = await uow.audit.heads()
+        heads = await self._db.run(lambda c: AuditRepository(c).heads(), write=False)
         signed = 0
         for candidate in heads:
-            if candidate.size <= candidate.checkpoint_size:
-                continue
-            async with self._db.transaction() as uow:
-                head = await uow.audit.lock_head(candidate.tenant_id)
-                if not self._checkpoint_due(
-                    head.size, head.checkpoint_size, head.checkpoint_at, now
-                ):
-                    continue
-                tree = MerkleAccumulator(head.size, head.frontier)
-                await uow.audit.insert_checkpoint(
-                    self.signer.sign(head.tenant_id, head.size, tree.root(), now)
-                )
-                head.checkpoint_size, head.checkpoint_at = head.size, now
-                await uow.audit.save_head(head)
-                signed += 1
+            if candidate.size > candidate.checkpoint_size:
+                sign = partial(self._sign_if_due, tenant_id=candidate.tenant_id, now=now)
+                signed += await self._db.run(sign)
         return signed
+
+    def _sign_if_due(self, conn: Connection, *, tenant_id: str, now: datetime) -> bool:
+        repo = AuditRepository(conn)
+        head = repo.lock_head(tenant_id)
+        if not self._checkpoint_due(head.size, head.checkpoint_size, head.checkpoint_at, now):
+            return False
+        tree = MerkleAccumulator(head.size, head.frontier)
+        repo.insert_checkpoint(self.signer.sign(tenant_id, head.size, tree.root(), now))
+        head.checkpoint_size, head.checkpoint_at = head.size, now
+        repo.save_head(head)
+        return True
 
     async def search(self, tenant_id: str, query: AuditSearch) -> AuditPage:
         """A page of the tenant's entries matching the query."""
-        async with self._db.transaction(write=False) as uow:
-            items = await uow.audit.search(
+
+        def read(conn: Connection) -> list[StoredEntry]:
+            return AuditRepository(conn).search(
                 tenant_id,
                 query.criteria,
                 limit=query.limit + 1,
                 after_seq=query.cursor,
                 newest_first=query.newest_first,
             )
+
+        items = await self._db.run(read, write=False)
         more = len(items) > query.limit
         items = items[: query.limit]
         return AuditPage(items, items[-1].record.seq if more and items else None)
 
     async def checkpoints(self, tenant_id: str) -> list[Checkpoint]:
         """Every checkpoint of the tenant, oldest first."""
-        async with self._db.transaction(write=False) as uow:
-            return await uow.audit.checkpoints(tenant_id)
+        return await self._db.run(lambda c: AuditRepository(c).checkpoints(tenant_id), write=False)
 
     async def policy(self, tenant_id: str) -> Policy:
         """The tenant's retention policy."""
-        async with self._db.transaction(write=False) as uow:
-            return await uow.audit.policy(tenant_id)
+        return await self._db.run(lambda c: AuditRepository(c).policy(tenant_id), write=False)
 
     async def verify(self, tenant_id: str, trusted: Checkpoint | None = None) -> VerificationReport:
         """Re-check the whole log of a tenant in one pass: seqs, leaves, payloads, checkpoints.
 
         ``trusted`` is a checkpoint the user kept elsewhere; the log must still extend it,
-        which catches a rollback or a rewrite even if every hash was recomputed.
+        which catches a rollback or a rewrite even if every hash was recomputed. The work
+        runs off the event loop, inside one read transaction (a consistent snapshot).
         """
         if trusted is not None and trusted.tenant_id != tenant_id:
             raise InvalidInput("the supplied checkpoint belongs to another tenant")
-        async with self._db.transaction(write=False) as uow:
-            policy = await uow.audit.policy(tenant_id)
-            checkpoints = await uow.audit.checkpoints(tenant_id)
-            verifier = LogVerifier(
-                tenant_id,
-                self.signer.public_key,
-                checkpoints=checkpoints,
-                trusted_checkpoint=trusted,
-                retention_watermark=policy.watermark,
-            )
-            async for entry in uow.audit.stream(tenant_id):
-                if isinstance(entry, UnreadableEntry):
-                    verifier.reject_entry(entry.reason)
-                    break
-                payload = (entry.nonce, entry.payload) if entry.nonce is not None else None
-                if not verifier.feed(entry.record, payload, entry.leaf_hash):
-                    break
-            heads = [h for h in await uow.audit.heads() if h.tenant_id == tenant_id]
+        return await self._db.run(lambda c: self._verify(c, tenant_id, trusted), write=False)
+
+    def _verify(
+        self, conn: Connection, tenant_id: str, trusted: Checkpoint | None
+    ) -> VerificationReport:
+        repo = AuditRepository(conn)
+        checkpoints = repo.checkpoints(tenant_id)
+        verifier = LogVerifier(
+            tenant_id,
+            self.signer.public_key,
+            checkpoints=checkpoints,
+            trusted_checkpoint=trusted,
+            retention_watermark=repo.policy(tenant_id).watermark,
+        )
+        for entry in repo.stream(tenant_id):
+            if isinstance(entry, UnreadableEntry):
+                verifier.reject_entry(entry.reason)
+                break
+            payload = (entry.nonce, entry.payload) if entry.nonce is not None else None
+            if not verifier.feed(entry.record, payload, entry.leaf_hash):
+                break
+        heads = [h for h in repo.heads() if h.tenant_id == tenant_id]
         return _against_head(verifier.finish(), heads[0].size if heads else 0, len(checkpoints))
 
     async def set_retention(self, tenant_id: str, days: int | None, actor: str | None) -> Policy:
         """Set the tenant's retention period (None keeps everything), audited."""
-        async with self._db.transaction() as uow:
-            await uow.audit.set_retention(tenant_id, days)
-            await self.append_in(
-                uow,
-                [admin_action(tenant_id, actor, "audit.retention_set", tenant_id, days=days)],
-            )
-            return await uow.audit.policy(tenant_id)
+
+        def write(conn: Connection) -> Policy:
+            repo = AuditRepository(conn)
+            repo.set_retention(tenant_id, days)
+            event = admin_action(tenant_id, actor, "audit.retention_set", tenant_id, days=days)
+            self.append_sync(conn, [event])
+            return repo.policy(tenant_id)
+
+        return await self._db.run(write)
 
     async def run_retention(self) -> dict[str, int]:
         """Delete payloads older than each tenant's policy; record each run in the log."""
         now = self._clock()
-        async with self._db.transaction(write=False) as uow:
-            policies = await uow.audit.policies()
+        policies = await self._db.run(lambda c: AuditRepository(c).policies(), write=False)
         deleted: dict[str, int] = {}
         for policy in policies:
             assert policy.retention_days is not None
             cutoff = now - timedelta(days=policy.retention_days)
-            async with self._db.transaction() as uow:
-                # The head lock serialises this run with appends and with other processes'
-                # retention runs; the policy is read again under it.
-                await uow.audit.lock_head(policy.tenant_id)
-                current = await uow.audit.policy(policy.tenant_id)
-                below = await uow.audit.first_seq_at_or_after(policy.tenant_id, cutoff)
-                if below <= current.watermark:
-                    continue
-                count = await uow.audit.expire_payloads(policy.tenant_id, below, now)
-                await self.append_in(
-                    uow,
-                    [
-                        admin_action(
-                            policy.tenant_id,
-                            "retention",
-                            "audit.retention_run",
-                            policy.tenant_id,
-                            payloads_deleted=count,
-                            below_seq=below,
-                            cutoff=cutoff.isoformat(),
-                        )
-                    ],
-                )
-            deleted[policy.tenant_id] = count
-            log.info(
-                "audit retention: %s payloads deleted", count, extra={"tenant": policy.tenant_id}
+            tenant = policy.tenant_id
+            count = await self._db.run(
+                partial(self._expire, tenant_id=tenant, cutoff=cutoff, now=now)
             )
+            if count is not None:
+                deleted[tenant] = count
+                log.info("audit retention: %s payloads deleted", count, extra={"tenant": tenant})
         return deleted
+
+    def _expire(
+        self, conn: Connection, tenant_id: str, cutoff: datetime, now: datetime
+    ) -> int | None:
+        repo = AuditRepository(conn)
+        # The head lock serialises this run with appends and with other processes'
+        # retention runs; the policy is read again under it.
+        repo.lock_head(tenant_id)
+        current = repo.policy(tenant_id)
+        below = repo.first_seq_at_or_after(tenant_id, cutoff)
+        if below <= current.watermark:
+            return None
+        count = repo.expire_payloads(tenant_id, below, now)
+        event = admin_action(
+            tenant_id,
+            "retention",
+            "audit.retention_run",
+            tenant_id,
+            payloads_deleted=count,
+            below_seq=below,
+            cutoff=cutoff.isoformat(),
+        )
+        self.append_sync(conn, [event])
+        return count
 
     async def export(
         self, tenant_id: str, *, since: datetime | None, until: datetime | None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> list[dict[str, Any]]:
         """Entries in a time range as JSON objects, each with its inclusion proof.
 
-        Proofs are against the newest checkpoint; entries after it carry no proof yet.
+        Proofs are against the newest checkpoint; entries after it carry no proof yet. The
+        first object names that checkpoint.
         """
-        async with self._db.transaction(write=False) as uow:
-            checkpoints = await uow.audit.checkpoints(tenant_id)
-            anchor = checkpoints[-1] if checkpoints else None
-            tree = (
-                MerkleTree(await uow.audit.leaf_hashes(tenant_id, anchor.size)) if anchor else None
-            )
-            if anchor is not None:
-                yield {"checkpoint": anchor.to_json()}
-            async for entry in uow.audit.stream(tenant_id):
-                if isinstance(entry, UnreadableEntry):
-                    yield {"seq": entry.seq, "error": entry.reason}
-                    continue
-                created = entry.record.created_at
-                if (since and created < since) or (until and created >= until):
-                    continue
-                doc = entry_json(entry)
-                if tree is not None and anchor is not None and entry.record.seq < anchor.size:
-                    doc["proof"] = {
-                        "checkpoint_size": anchor.size,
-                        "leaf_hash": entry.leaf_hash.hex(),
-                        "path": [h.hex() for h in tree.inclusion_proof(entry.record.seq)],
-                    }
-                yield doc
+        return await self._db.run(lambda c: self._export(c, tenant_id, since, until), write=False)
+
+    def _export(
+        self, conn: Connection, tenant_id: str, since: datetime | None, until: datetime | None
+    ) -> list[dict[str, Any]]:
+        repo = AuditRepository(conn)
+        checkpoints = repo.checkpoints(tenant_id)
+        anchor = checkpoints[-1] if checkpoints else None
+        docs: list[dict[str, Any]] = []
+        tree = None
+        if anchor is not None:
+            tree = MerkleTree(repo.leaf_hashes(tenant_id, anchor.size))
+            docs.append({"checkpoint": anchor.to_json()})
+        for entry in repo.stream(tenant_id):
+            if isinstance(entry, UnreadableEntry):
+                docs.append({"seq": entry.seq, "error": entry.reason})
+                continue
+            created = entry.record.created_at
+            if (since and created < since) or (until and created >= until):
+                continue
+            doc = entry_json(entry)
+            if tree is not None and anchor is not None and entry.record.seq < anchor.size:
+                doc["proof"] = {
+                    "checkpoint_size": anchor.size,
+                    "leaf_hash": entry.leaf_hash.hex(),
+                    "path": [h.hex() for h in tree.inclusion_proof(entry.record.seq)],
+                }
+            docs.append(doc)
+        return docs
 
 
 def _against_head(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.domain.audit import AuditEntryType, AuditRecord, Checkpoint
 from baton.domain.audit.log import AuditFilter, StoredEntry
@@ -70,7 +69,7 @@ def _record(row: Any) -> AuditRecord:
     )
 
 
-def _checkpoint(row: AuditCheckpointRow) -> Checkpoint:
+def _checkpoint(row: Any) -> Checkpoint:
     return Checkpoint(
         tenant_id=row.tenant_id,
         size=row.size,
@@ -81,67 +80,91 @@ def _checkpoint(row: AuditCheckpointRow) -> Checkpoint:
     )
 
 
-class AuditRepository:
-    """Reads and writes the audit tables inside one unit of work."""
+_H = AuditHeadRow
+# The append path's statements are built once: building a construct per call cost more
+# than running it.
+_SELECT_HEAD = select(
+    _H.size, _H.frontier, _H.last_created_at, _H.checkpoint_size, _H.checkpoint_at
+).where(_H.tenant_id == bindparam("tenant_id"))
+_SELECT_HEAD_LOCKED = _SELECT_HEAD.with_for_update()
+_UPDATE_HEAD = (
+    update(_H)
+    .where(_H.tenant_id == bindparam("t"))
+    .values(
+        size=bindparam("size"),
+        frontier=bindparam("frontier", type_=_H.frontier.type),
+        last_created_at=bindparam("last_created_at", type_=_H.last_created_at.type),
+        checkpoint_size=bindparam("checkpoint_size"),
+        checkpoint_at=bindparam("checkpoint_at", type_=_H.checkpoint_at.type),
+    )
+)
+_INSERT_ENTRY = insert(AuditEntryRow)
+_INSERT_PAYLOAD = insert(AuditPayloadRow)
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._s = session
-        self._dialect = session.bind.dialect.name if session.bind else "sqlite"
+
+class AuditRepository:
+    """Reads and writes the audit tables over one transaction's connection.
+
+    Synchronous Core code: it runs on SQLite's writer thread through ``Database.run`` and
+    inside an async unit of work through ``AsyncSession.run_sync``.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+        self._dialect = conn.dialect.name
 
     def _upsert_ignore(self, table: Any, values: dict[str, Any]) -> Any:
         maker = pg_insert if self._dialect == "postgresql" else sqlite_insert
         return maker(table).values(**values).on_conflict_do_nothing()
 
-    async def lock_head(self, tenant_id: str) -> Head:
+    def lock_head(self, tenant_id: str) -> Head:
         """The tenant's head, locked until the transaction ends (created when missing).
 
         On PostgreSQL the row lock serialises appenders of one tenant across processes;
         on SQLite the write transaction (BEGIN IMMEDIATE) already does.
         """
-        query = select(AuditHeadRow).where(AuditHeadRow.tenant_id == tenant_id)
-        if self._dialect == "postgresql":
-            query = query.with_for_update()
-        row = (await self._s.execute(query)).scalar()
+        query = _SELECT_HEAD_LOCKED if self._dialect == "postgresql" else _SELECT_HEAD
+        params = {"tenant_id": tenant_id}
+        row = self._c.execute(query, params).first()
         if row is None:
-            await self._s.execute(
+            self._c.execute(
                 self._upsert_ignore(
                     AuditHeadRow,
                     {"tenant_id": tenant_id, "size": 0, "frontier": [], "checkpoint_size": 0},
                 )
             )
-            row = (await self._s.execute(query)).scalar_one()
-        await self._s.refresh(row)
+            row = self._c.execute(query, params).one()
         return Head(
             tenant_id=tenant_id,
             size=row.size,
-            frontier=[bytes.fromhex(h) for h in row.frontier],
+            frontier=[bytes.fromhex(x) for x in row.frontier],
             last_created_at=row.last_created_at,
             checkpoint_size=row.checkpoint_size,
             checkpoint_at=row.checkpoint_at,
         )
 
-    async def save_head(self, head: Head) -> None:
+    def save_head(self, head: Head) -> None:
         """Write the head back (same transaction as the entries it describes)."""
-        await self._s.execute(
-            update(AuditHeadRow)
-            .where(AuditHeadRow.tenant_id == head.tenant_id)
-            .values(
-                size=head.size,
-                frontier=[h.hex() for h in head.frontier],
-                last_created_at=head.last_created_at,
-                checkpoint_size=head.checkpoint_size,
-                checkpoint_at=head.checkpoint_at,
-            )
+        self._c.execute(
+            _UPDATE_HEAD,
+            {
+                "t": head.tenant_id,
+                "size": head.size,
+                "frontier": [x.hex() for x in head.frontier],
+                "last_created_at": head.last_created_at,
+                "checkpoint_size": head.checkpoint_size,
+                "checkpoint_at": head.checkpoint_at,
+            },
         )
 
-    async def insert_entries(
+    def insert_entries(
         self, entries: Sequence[tuple[AuditRecord, bytes, bytes, dict[str, Any]]]
     ) -> None:
         """Insert (record, leaf hash, nonce, payload) tuples."""
         if not entries:
             return
-        await self._s.execute(
-            insert(AuditEntryRow),
+        self._c.execute(
+            _INSERT_ENTRY,
             [
                 {
                     "tenant_id": r.tenant_id,
@@ -157,17 +180,17 @@ class AuditRepository:
                 for r, leaf, _, _ in entries
             ],
         )
-        await self._s.execute(
-            insert(AuditPayloadRow),
+        self._c.execute(
+            _INSERT_PAYLOAD,
             [
                 {"tenant_id": r.tenant_id, "seq": r.seq, "nonce": nonce.hex(), "payload": payload}
                 for r, _, nonce, payload in entries
             ],
         )
 
-    async def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
+    def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Store a signed checkpoint."""
-        await self._s.execute(
+        self._c.execute(
             insert(AuditCheckpointRow).values(
                 id=new_id(),
                 tenant_id=checkpoint.tenant_id,
@@ -179,37 +202,49 @@ class AuditRepository:
             )
         )
 
-    async def checkpoints(self, tenant_id: str) -> list[Checkpoint]:
+    def checkpoints(self, tenant_id: str) -> list[Checkpoint]:
         """Every stored checkpoint of the tenant, oldest first."""
+        c = AuditCheckpointRow
         query = (
-            select(AuditCheckpointRow)
-            .where(AuditCheckpointRow.tenant_id == tenant_id)
-            .order_by(AuditCheckpointRow.size, AuditCheckpointRow.created_at)
+            select(c.tenant_id, c.size, c.root, c.created_at, c.key_id, c.signature)
+            .where(c.tenant_id == tenant_id)
+            .order_by(c.size, c.created_at)
         )
-        return [_checkpoint(r) for r in (await self._s.execute(query)).scalars()]
+        return [_checkpoint(r) for r in self._c.execute(query)]
 
-    def _joined(self, tenant_id: str) -> Select[Any]:
+    def _joined(self, tenant_id: str) -> Select[*tuple[Any, ...]]:
+        e = AuditEntryRow
         return (
-            select(AuditEntryRow, AuditPayloadRow.nonce, AuditPayloadRow.payload)
+            select(
+                e.tenant_id,
+                e.seq,
+                e.entry_type,
+                e.created_at,
+                e.actor,
+                e.agent_id,
+                e.task_id,
+                e.payload_hash,
+                e.leaf_hash,
+                AuditPayloadRow.nonce,
+                AuditPayloadRow.payload,
+            )
             .outerjoin(
                 AuditPayloadRow,
-                (AuditPayloadRow.tenant_id == AuditEntryRow.tenant_id)
-                & (AuditPayloadRow.seq == AuditEntryRow.seq),
+                (AuditPayloadRow.tenant_id == e.tenant_id) & (AuditPayloadRow.seq == e.seq),
             )
-            .where(AuditEntryRow.tenant_id == tenant_id)
+            .where(e.tenant_id == tenant_id)
         )
 
     @staticmethod
     def _stored(row: Any) -> StoredEntry:
-        entry = row[0]
         return StoredEntry(
-            record=_record(entry),
-            leaf_hash=bytes.fromhex(entry.leaf_hash),
+            record=_record(row),
+            leaf_hash=bytes.fromhex(row.leaf_hash),
             nonce=bytes.fromhex(row.nonce) if row.nonce is not None else None,
             payload=row.payload,
         )
 
-    async def search(
+    def search(
         self,
         tenant_id: str,
         criteria: AuditFilter,
@@ -219,120 +254,114 @@ class AuditRepository:
         newest_first: bool,
     ) -> list[StoredEntry]:
         """Entries matching the criteria, a page at a time by seq."""
+        e = AuditEntryRow
         query = self._joined(tenant_id)
         if criteria.agent_id is not None:
-            query = query.where(AuditEntryRow.agent_id == criteria.agent_id)
+            query = query.where(e.agent_id == criteria.agent_id)
         if criteria.task_id is not None:
-            query = query.where(AuditEntryRow.task_id == criteria.task_id)
+            query = query.where(e.task_id == criteria.task_id)
         if criteria.entry_type is not None:
-            query = query.where(AuditEntryRow.entry_type == criteria.entry_type)
+            query = query.where(e.entry_type == criteria.entry_type)
         if criteria.since is not None:
-            query = query.where(AuditEntryRow.created_at >= criteria.since)
+            query = query.where(e.created_at >= criteria.since)
         if criteria.until is not None:
-            query = query.where(AuditEntryRow.created_at < criteria.until)
+            query = query.where(e.created_at < criteria.until)
         if after_seq is not None:
-            query = query.where(
-                AuditEntryRow.seq < after_seq if newest_first else AuditEntryRow.seq > after_seq
-            )
-        order = AuditEntryRow.seq.desc() if newest_first else AuditEntryRow.seq.asc()
-        rows = await self._s.execute(query.order_by(order).limit(limit))
-        return [self._stored(r) for r in rows]
+            query = query.where(e.seq < after_seq if newest_first else e.seq > after_seq)
+        order = e.seq.desc() if newest_first else e.seq.asc()
+        return [self._stored(r) for r in self._c.execute(query.order_by(order).limit(limit))]
 
-    async def stream(
+    def stream(
         self, tenant_id: str, *, batch: int = 2000
-    ) -> AsyncIterator[StoredEntry | UnreadableEntry]:
+    ) -> Iterator[StoredEntry | UnreadableEntry]:
         """Every entry of the tenant in seq order, read in batches (keyset by seq)."""
         last = -1
         while True:
-            rows = (
-                await self._s.execute(
-                    self._joined(tenant_id)
-                    .where(AuditEntryRow.seq > last)
-                    .order_by(AuditEntryRow.seq)
-                    .limit(batch)
-                )
-            ).all()
+            query = self._joined(tenant_id).where(AuditEntryRow.seq > last)
+            rows = self._c.execute(query.order_by(AuditEntryRow.seq).limit(batch)).all()
             for row in rows:
                 try:
                     yield self._stored(row)
                 except ValueError as exc:
-                    yield UnreadableEntry(row[0].seq, f"unreadable entry: {exc}")
+                    yield UnreadableEntry(row.seq, f"unreadable entry: {exc}")
             if len(rows) < batch:
                 return
-            last = rows[-1][0].seq
+            last = rows[-1].seq
 
-    async def leaf_hashes(self, tenant_id: str, size: int) -> list[bytes]:
+    def leaf_hashes(self, tenant_id: str, size: int) -> list[bytes]:
         """The stored leaf hashes of the first ``size`` entries, in seq order."""
         query = (
             select(AuditEntryRow.leaf_hash)
             .where(AuditEntryRow.tenant_id == tenant_id, AuditEntryRow.seq < size)
             .order_by(AuditEntryRow.seq)
         )
-        return [bytes.fromhex(h) for h in (await self._s.execute(query)).scalars()]
+        return [bytes.fromhex(x) for x in self._c.execute(query).scalars()]
 
-    async def heads(self) -> list[Head]:
+    def heads(self) -> list[Head]:
         """Every tenant's head (unlocked), for the periodic jobs."""
-        rows = (await self._s.execute(select(AuditHeadRow))).scalars()
+        h = AuditHeadRow
+        query = select(h.tenant_id, h.size, h.last_created_at, h.checkpoint_size, h.checkpoint_at)
         return [
             Head(r.tenant_id, r.size, [], r.last_created_at, r.checkpoint_size, r.checkpoint_at)
-            for r in rows
+            for r in self._c.execute(query)
         ]
 
-    async def policy(self, tenant_id: str) -> Policy:
-        """The tenant's retention policy (no policy: keep everything)."""
-        row = await self._s.get(AuditPolicyRow, tenant_id)
-        if row is None:
-            return Policy(tenant_id, None, 0, 0, None)
-        return Policy(tenant_id, row.retention_days, row.watermark, row.expired, row.last_run_at)
-
-    async def policies(self) -> list[Policy]:
-        """Every tenant that has a retention period set."""
-        query = select(AuditPolicyRow).where(AuditPolicyRow.retention_days.is_not(None))
+    def _policies(self, *conditions: Any) -> list[Policy]:
+        p = AuditPolicyRow
+        query = select(p.tenant_id, p.retention_days, p.watermark, p.expired, p.last_run_at).where(
+            *conditions
+        )
         return [
             Policy(r.tenant_id, r.retention_days, r.watermark, r.expired, r.last_run_at)
-            for r in (await self._s.execute(query)).scalars()
+            for r in self._c.execute(query)
         ]
 
-    async def set_retention(self, tenant_id: str, days: int | None) -> None:
+    def policy(self, tenant_id: str) -> Policy:
+        """The tenant's retention policy (no policy: keep everything)."""
+        found = self._policies(AuditPolicyRow.tenant_id == tenant_id)
+        return found[0] if found else Policy(tenant_id, None, 0, 0, None)
+
+    def policies(self) -> list[Policy]:
+        """Every tenant that has a retention period set."""
+        return self._policies(AuditPolicyRow.retention_days.is_not(None))
+
+    def set_retention(self, tenant_id: str, days: int | None) -> None:
         """Set (or clear, with None) the retention period in days."""
-        await self._s.execute(
+        self._c.execute(
             self._upsert_ignore(AuditPolicyRow, {"tenant_id": tenant_id, "watermark": 0})
         )
-        await self._s.execute(
+        self._c.execute(
             update(AuditPolicyRow)
             .where(AuditPolicyRow.tenant_id == tenant_id)
             .values(retention_days=days)
         )
 
-    async def first_seq_at_or_after(self, tenant_id: str, moment: datetime) -> int:
+    def first_seq_at_or_after(self, tenant_id: str, moment: datetime) -> int:
         """The seq of the first entry created at or after ``moment`` (the size if none)."""
-        query = select(func.min(AuditEntryRow.seq)).where(
-            AuditEntryRow.tenant_id == tenant_id, AuditEntryRow.created_at >= moment
-        )
-        found = (await self._s.execute(query)).scalar()
+        e = AuditEntryRow
+        query = select(func.min(e.seq)).where(e.tenant_id == tenant_id, e.created_at >= moment)
+        found = self._c.execute(query).scalar()
         if found is not None:
             return int(found)
-        size = await self._s.execute(
-            select(func.count()).where(AuditEntryRow.tenant_id == tenant_id)
-        )
-        return int(size.scalar_one())
+        total = self._c.execute(select(func.count()).where(e.tenant_id == tenant_id))
+        return int(total.scalar_one())
 
-    async def expire_payloads(self, tenant_id: str, below_seq: int, when: datetime) -> int:
+    def expire_payloads(self, tenant_id: str, below_seq: int, when: datetime) -> int:
         """Delete payloads with seq below ``below_seq`` through the retention gate.
 
         Returns how many were deleted; moves the watermark. The gate row exists only
         inside this transaction, so no other session can delete through it.
         """
-        await self._s.execute(insert(AuditRetentionGateRow).values(id=1))
-        result = await self._s.execute(
+        self._c.execute(insert(AuditRetentionGateRow).values(id=1))
+        result = self._c.execute(
             delete(AuditPayloadRow).where(
                 AuditPayloadRow.tenant_id == tenant_id, AuditPayloadRow.seq < below_seq
             )
         )
-        await self._s.execute(delete(AuditRetentionGateRow))
-        deleted = int(getattr(result, "rowcount", 0) or 0)
-        policy = await self.policy(tenant_id)
-        await self._s.execute(
+        self._c.execute(delete(AuditRetentionGateRow))
+        deleted = int(result.rowcount or 0)
+        policy = self.policy(tenant_id)
+        self._c.execute(
             update(AuditPolicyRow)
             .where(AuditPolicyRow.tenant_id == tenant_id)
             .values(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,12 +20,15 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from baton.store.migrate import revision_of
+from baton.store.sqlite_writer import SqliteWriter
 from baton.store.unit_of_work import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READER_THREADS = 4
+T = TypeVar("T")
 
 
-def _prepare_sqlite(engine: AsyncEngine) -> None:
+def _prepare_sqlite(engine: Engine) -> None:
     """WAL, busy timeout and foreign keys on every connection; writes take the lock up front.
 
     pysqlite's own transaction handling is switched off so that Baton decides how each
@@ -31,7 +36,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     plain ``BEGIN`` for reads.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -41,7 +46,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get("baton_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -62,8 +67,18 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine = create_async_engine(url, **kwargs)
+        self._writer_thread: SqliteWriter | None = None
+        self._reader_pool: ThreadPoolExecutor | None = None
         if self.is_sqlite:
-            _prepare_sqlite(self.engine)
+            _prepare_sqlite(self.engine.sync_engine)
+            self.sync_engine = create_engine(
+                parsed.set(drivername="sqlite+pysqlite"),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+                pool_size=READER_THREADS + 1,
+            )
+            _prepare_sqlite(self.sync_engine)
+            self._writer_thread = SqliteWriter(self.sync_engine)
+            self._reader_pool = ThreadPoolExecutor(READER_THREADS, "baton-sqlite-reader")
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(
             self.engine.execution_options(baton_write=True), expire_on_commit=False
@@ -85,6 +100,26 @@ class Database:
         finally:
             await session.close()
 
+    async def run(self, fn: Callable[[Connection], T], *, write: bool = True) -> T:
+        """Run ``fn`` (synchronous Core code over a Connection) as one transaction.
+
+        The fast path for hot use cases: on SQLite writes go to the group-committing writer
+        thread and reads to a small thread pool; on PostgreSQL ``fn`` runs over the async
+        driver through SQLAlchemy's greenlet bridge. Either way the event loop never blocks
+        and ``fn`` sees one transaction that commits when it returns.
+        """
+        if self._writer_thread is not None and self._reader_pool is not None:
+            if write:
+                return await self._writer_thread.run(fn)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._reader_pool, self._read, fn)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(fn)
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        with self.sync_engine.connect() as conn, conn.begin():
+            return fn(conn)
+
     async def ping(self) -> None:
         """Run a trivial query; raises when the database cannot be reached."""
         async with self.engine.connect() as conn:
@@ -99,7 +134,11 @@ class Database:
         return revision
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop the SQLite threads and close every pooled connection."""
+        if self._writer_thread is not None and self._reader_pool is not None:
+            await asyncio.to_thread(self._writer_thread.close)
+            self._reader_pool.shutdown(wait=True)
+            self.sync_engine.dispose()
         await self.engine.dispose()
 
 

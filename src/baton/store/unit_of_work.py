@@ -6,7 +6,6 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.store.audit import AuditRepository
 from baton.store.projects import ProjectRepository
 from baton.store.tenants import TenantRepository
 
@@ -21,11 +20,6 @@ class UnitOfWork:
     def tenants(self) -> TenantRepository:
         """Tenants, users and API keys."""
         return TenantRepository(self.session)
-
-    @cached_property
-    def audit(self) -> AuditRepository:
-        """The audit log's tables."""
-        return AuditRepository(self.session)
 
     @cached_property
     def projects(self) -> ProjectRepository:

@@ -1,0 +1,33 @@
+"""`make bench`: run every benchmark and print one table.
+
+`python -m bench [NAME ...]` runs only the named workloads.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from bench import audit_append
+from bench.report import Figure, print_table
+
+WORKLOADS: dict[str, Callable[[], list[Figure]]] = {
+    "audit": audit_append.run,
+}
+
+
+def main(names: list[str]) -> None:
+    """Run the chosen workloads (all by default)."""
+    chosen = names or list(WORKLOADS)
+    unknown = [n for n in chosen if n not in WORKLOADS]
+    if unknown:
+        sys.exit(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
+    figures: list[Figure] = []
+    for name in chosen:
+        print(f"running {name} ...", file=sys.stderr)
+        figures += WORKLOADS[name]()
+    print_table(figures)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
