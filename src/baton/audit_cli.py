@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +16,9 @@ from rich.console import Console
 from baton.config import Settings
 from baton.domain.audit import Checkpoint, MalformedAuditData
 from baton.domain.tenancy import DEFAULT_TENANT
-from baton.services.container import Services
+
+if TYPE_CHECKING:
+    from baton.services.container import Services
 
 audit_app = typer.Typer(help="Verify and export the tamper-evident audit log.")
 console = Console()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,8 +13,10 @@ import baton
 from baton.audit_cli import audit_app
 from baton.config import Settings
 from baton.logs import configure_logging
-from baton.services.tenancy import BootstrapResult
 from baton.store import migrate as migrations
+
+if TYPE_CHECKING:
+    from baton.services.tenancy import BootstrapResult
 
 app = typer.Typer(help="Baton: a self-hosted AI agent orchestrator.", no_args_is_help=True)
 console = Console()
@@ -79,6 +81,28 @@ def serve(
     uvicorn.run(
         application, host=settings.host, port=settings.port, log_config=None, access_log=False
     )
+
+
+@app.command()
+def chat(
+    prompt: Annotated[str, typer.Argument(help="what to say to the model")],
+    provider: Annotated[
+        str | None, typer.Option(help="openai, anthropic, groq, openai_compatible or local")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="model name or alias (gpt-4, claude...)")
+    ] = None,
+) -> None:
+    """Send one prompt and stream the reply; with no API key it uses the local model."""
+    from baton.llm.chat import run_chat
+    from baton.llm.errors import LLMError
+
+    settings = load_settings()
+    try:
+        asyncio.run(run_chat(settings.llm, prompt, provider, model))
+    except LLMError as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
 
 
 @app.command()

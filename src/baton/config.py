@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from baton.llm.settings import LLMSettings
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -50,6 +52,10 @@ class Settings(BaseSettings):
     )
     audit_retention_interval_s: float = Field(
         default=3600.0, gt=0, description="How often retention policies are enforced."
+    )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings,
+        description="Providers, keys, aliases and prices (OPENAI_API_KEY, BATON_LLM_*...).",
     )
     run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
     sandbox_wall_timeout_s: float = Field(default=10.0, gt=0, description="python tool: wall time.")
