@@ -36,7 +36,8 @@ test: install system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m bench
+	bench/setup-peers.sh
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

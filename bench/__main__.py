@@ -8,11 +8,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import audit_append
+from bench import audit_append, peers
 from bench.report import Figure, print_table
 
 WORKLOADS: dict[str, Callable[[], list[Figure]]] = {
     "audit": audit_append.run,
+    "w1-peers": peers.w1,
+    "w2-peers": peers.w2,
+    "w3-peers": peers.w3,
 }
 
 
