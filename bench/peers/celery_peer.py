@@ -63,6 +63,7 @@ def worker(pool: str, concurrency: int) -> Iterator[tuple[str, float]]:
         sys.executable,
         "-m",
         "celery",
+        "--quiet",
         "-A",
         "bench.peers.celery_app",
         "worker",
