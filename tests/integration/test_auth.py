@@ -77,6 +77,13 @@ ROLE_CASES = [
     ("GET", "/api/tenants", None, "viewer"),
     ("PATCH", "/api/projects/{project}", {"description": "x"}, "developer"),
     ("DELETE", "/api/projects/{project}", None, "admin"),
+    (
+        "POST",
+        "/api/agents",
+        {"name": "a-{role}", "config": {"provider": "local", "model": "m"}},
+        "admin",
+    ),
+    ("GET", "/api/agents", None, "viewer"),
 ]
 ORDER = ["viewer", "developer", "admin"]
 

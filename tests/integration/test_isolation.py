@@ -14,6 +14,10 @@ OBJECT_ROUTES = {
     "projects.delete": ("DELETE", "/api/projects/{project}", None),
     "api_keys.create": ("POST", "/api/tenants/{tenant}/api-keys", {"name": "x", "role": "viewer"}),
     "api_keys.revoke": ("DELETE", "/api/api-keys/{key}", None),
+    "agents.get": ("GET", "/api/agents/{agent}", None),
+    "agents.update": ("PATCH", "/api/agents/{agent}", {"description": "hacked"}),
+    "agents.delete": ("DELETE", "/api/agents/{agent}", None),
+    "agents.versions": ("GET", "/api/agents/{agent}/versions", None),
 }
 # Routes without an object id are scoped by the caller's tenant; checked below.
 COLLECTION_ROUTES = {
@@ -26,6 +30,8 @@ COLLECTION_ROUTES = {
     "audit.checkpoints",
     "audit.retention_get",
     "audit.retention_set",
+    "agents.list",
+    "agents.create",
 }
 
 
@@ -45,8 +51,10 @@ async def test_other_tenants_objects_are_404_on_every_route(client: httpx.AsyncC
             f"/api/tenants/{b.tenant_id}/api-keys", json={"name": "b", "role": "viewer"}
         )
     ).json()["id"]
+    agent_body = {"name": "b-agent", "config": {"provider": "scripted", "model": "echo"}}
+    agent = (await client.post("/api/agents", json=agent_body, headers=b.auth("admin"))).json()
     for name, (method, path, body) in OBJECT_ROUTES.items():
-        url = path.format(project=project, tenant=b.tenant_id, key=key)
+        url = path.format(project=project, tenant=b.tenant_id, key=key, agent=agent["id"])
         r = await client.request(method, url, json=body, headers=a.auth("admin"))
         assert r.status_code == 404, (name, r.status_code, r.text)
         assert r.json()["error"]["code"] == "not_found"
@@ -55,6 +63,8 @@ async def test_other_tenants_objects_are_404_on_every_route(client: httpx.AsyncC
     assert got.status_code == 200 and got.json()["description"] == ""
     keys_b = await client.get("/api/projects", headers=b.auth("viewer"))
     assert keys_b.status_code == 200
+    got = await client.get(f"/api/agents/{agent['id']}", headers=b.auth("viewer"))
+    assert got.json() == agent  # not renamed, not deactivated
 
 
 async def test_lists_and_creates_are_scoped_to_the_callers_tenant(

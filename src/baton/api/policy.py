@@ -27,6 +27,13 @@ MINIMUM_ROLE: dict[str, Role] = {
     "audit.checkpoints": Role.VIEWER,
     "audit.retention_get": Role.VIEWER,
     "audit.retention_set": Role.ADMIN,
+    # Global agents additionally need superadmin (checked by the agent service).
+    "agents.create": Role.ADMIN,
+    "agents.list": Role.VIEWER,
+    "agents.get": Role.VIEWER,
+    "agents.update": Role.ADMIN,
+    "agents.delete": Role.ADMIN,
+    "agents.versions": Role.VIEWER,
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from baton.domain.agents import AgentStatus
 from baton.domain.tenancy import Role
 
 T = TypeVar("T")
@@ -145,3 +146,57 @@ class RetentionPublic(BaseModel):
     expired_below_seq: int
     payloads_expired: int
     last_run_at: datetime | None
+
+
+AgentName = Field(min_length=1, max_length=100, pattern=r"\S")
+ToolItem = str | dict[str, Any]
+
+
+class AgentCreate(StrictBody):
+    """Body of POST /api/agents; ``global`` (superadmin only) shares it with every tenant."""
+
+    name: str = AgentName
+    description: str = Field(default="", max_length=10_000)
+    capabilities: list[str] = Field(default_factory=list, description="task types it serves")
+    tools: list[ToolItem] = Field(default_factory=list, description="names or {name, grants}")
+    config: dict[str, Any] = Field(description="provider, model, system_prompt, limits, ...")
+    status: AgentStatus = AgentStatus.ACTIVE
+    is_global: bool = Field(default=False, alias="global")
+
+
+class AgentUpdate(StrictBody):
+    """Body of PATCH /api/agents/{id}: a change to capabilities, tools or config is a version."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"\S")
+    description: str | None = Field(default=None, max_length=10_000)
+    status: AgentStatus | None = None
+    capabilities: list[str] | None = None
+    tools: list[ToolItem] | None = None
+    config: dict[str, Any] | None = Field(default=None, description="replaces the old one whole")
+
+
+class AgentVersionPublic(BaseModel):
+    """One immutable version of an agent."""
+
+    version: int
+    capabilities: list[str]
+    tools: list[ToolItem]
+    config: dict[str, Any]
+    created_by: str | None
+    created_at: datetime
+
+
+class AgentPublic(BaseModel):
+    """An agent with its current version."""
+
+    id: str
+    name: str
+    description: str
+    status: AgentStatus
+    version: int
+    capabilities: list[str]
+    tools: list[ToolItem]
+    config: dict[str, Any]
+    is_global: bool = Field(alias="global")
+    created_at: datetime
+    updated_at: datetime

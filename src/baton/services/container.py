@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
+from baton.services.agents import AgentService, builtin_known_tools
 from baton.services.audit import AuditService
 from baton.services.health import HealthService
 from baton.services.projects import ProjectService
@@ -24,6 +25,7 @@ class Services:
     projects: ProjectService
     health: HealthService
     audit: AuditService
+    agents: AgentService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, signer: CheckpointSigner) -> Services:
@@ -41,4 +43,6 @@ class Services:
             projects=ProjectService(db, audit),
             health=HealthService(db),
             audit=audit,
+            # One injected callable; the tool gateway's registry replaces it.
+            agents=AgentService(db, audit, known_tools=builtin_known_tools),
         )

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton.store.agents import AgentRepository
 from baton.store.projects import ProjectRepository
 from baton.store.tenants import TenantRepository
 
@@ -25,6 +26,11 @@ class UnitOfWork:
     def projects(self) -> ProjectRepository:
         """Projects."""
         return ProjectRepository(self.session)
+
+    @cached_property
+    def agents(self) -> AgentRepository:
+        """Agents and their versions."""
+        return AgentRepository(self.session)
 
     async def flush(self) -> None:
         """Send pending writes now (to surface constraint errors inside the block)."""
