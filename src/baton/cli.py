@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 import baton
+from baton.agents_cli import agents_app
 from baton.audit_cli import audit_app
 from baton.config import Settings
 from baton.logs import configure_logging
@@ -22,6 +23,7 @@ app = typer.Typer(help="Baton: a self-hosted AI agent orchestrator.", no_args_is
 console = Console()
 err = Console(stderr=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(agents_app, name="agents")
 
 
 def load_settings() -> Settings:
