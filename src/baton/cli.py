@@ -15,6 +15,7 @@ from baton.audit_cli import audit_app
 from baton.config import Settings
 from baton.logs import configure_logging
 from baton.store import migrate as migrations
+from baton.tasks_cli import tasks_app
 
 if TYPE_CHECKING:
     from baton.services.tenancy import BootstrapResult
@@ -24,6 +25,7 @@ console = Console()
 err = Console(stderr=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(agents_app, name="agents")
+app.add_typer(tasks_app, name="tasks")
 
 
 def load_settings() -> Settings:
