@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -10,6 +13,7 @@ from fastapi import FastAPI
 
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
+from baton.queue.signals import PostgresListener, libpq_conninfo
 from baton.services.container import Services
 from baton.services.jobs import Job, PeriodicJobs
 from baton.services.tenancy import BootstrapResult, write_secret_file
@@ -77,6 +81,45 @@ async def first_start(services: Services, report: BootstrapReporter | None) -> N
             report(result)
 
 
+def _listener(services: Services) -> PostgresListener | None:
+    """With PostgreSQL, the process listens for other processes' queue signals."""
+    if services.db.is_sqlite:
+        return None
+    return PostgresListener(libpq_conninfo(services.db.url), services.signals)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run task workers (no HTTP) until SIGTERM/SIGINT or ``stop`` is set.
+
+    Any number of these may share one PostgreSQL; on SIGTERM running tasks get the
+    shutdown grace period, then their leases are released without counting an attempt.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    services = await start_services(settings, migrate_schema=settings.auto_migrate)
+    jobs = periodic_jobs(services)
+    listener = _listener(services)
+    worker = services.worker()
+    try:
+        jobs.start()
+        if listener is not None:
+            listener.start()
+        worker.start()
+        log.info("worker %s running (concurrency %d)", worker.id, settings.worker_concurrency)
+        await stop.wait()
+    finally:
+        await worker.stop()
+        if listener is not None:
+            await listener.stop()
+        await jobs.stop()
+        await services.providers.aclose()
+        await services.mcp.aclose()
+        await services.db.dispose()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -94,12 +137,24 @@ def create_app(
         )
         app.state.services = services
         jobs = periodic_jobs(services)
+        listener = _listener(services)
+        worker = services.worker() if settings.run_workers else None
         try:
             await first_start(services, on_bootstrap)
             jobs.start()
+            if listener is not None:
+                listener.start()
+            if worker is not None:
+                worker.start()
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
+            if listener is not None:
+                await listener.stop()
             await jobs.stop()
+            await services.providers.aclose()
+            await services.mcp.aclose()
             await services.db.dispose()
 
     return build_api(settings, lifespan)

@@ -88,6 +88,26 @@ def serve(
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="tasks run at once (default 100)", min=1)
+    ] = None,
+) -> None:
+    """Run task workers only, no HTTP; many workers on many machines can share PostgreSQL."""
+    from baton.bootstrap import run_worker
+
+    settings = load_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    if concurrency:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    console.print(
+        f"Baton {baton.__version__} worker (database: "
+        f"{'SQLite' if settings.is_sqlite else 'PostgreSQL'})"
+    )
+    asyncio.run(run_worker(settings))
+
+
+@app.command()
 def chat(
     prompt: Annotated[str, typer.Argument(help="what to say to the model")],
     provider: Annotated[

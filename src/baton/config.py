@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         default_factory=LLMSettings,
         description="Providers, keys, aliases and prices (OPENAI_API_KEY, BATON_LLM_*...).",
     )
+    worker_concurrency: int = Field(default=100, ge=1, description="Tasks one worker runs at once.")
+    worker_lease_s: float = Field(default=30.0, ge=1, description="How long a claim holds.")
+    worker_heartbeat_s: float = Field(default=5.0, gt=0, description="Lease renewal period.")
+    worker_poll_s: float = Field(default=1.0, gt=0, description="Idle poll when no signal comes.")
+    worker_max_crashes: int = Field(default=3, ge=1, description="Lost leases before failing.")
+    worker_shutdown_grace_s: float = Field(default=10.0, ge=0)
+    task_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
+    task_retry_cap_s: float = Field(default=300.0, ge=0)
     run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
     sandbox_wall_timeout_s: float = Field(default=10.0, gt=0, description="python tool: wall time.")
     sandbox_cpu_time_s: int = Field(default=5, ge=1, description="python tool: CPU seconds.")

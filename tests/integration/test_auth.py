@@ -84,6 +84,14 @@ ROLE_CASES = [
         "admin",
     ),
     ("GET", "/api/agents", None, "viewer"),
+    ("GET", "/api/tools", None, "viewer"),
+    ("GET", "/api/mcp-servers", None, "viewer"),
+    (
+        "POST",
+        "/api/mcp-servers",
+        {"name": "m-{role}", "transport": "http", "url": "http://127.0.0.1:9/mcp"},
+        "admin",
+    ),
 ]
 ORDER = ["viewer", "developer", "admin"]
 

@@ -18,6 +18,11 @@ OBJECT_ROUTES = {
     "agents.update": ("PATCH", "/api/agents/{agent}", {"description": "hacked"}),
     "agents.delete": ("DELETE", "/api/agents/{agent}", None),
     "agents.versions": ("GET", "/api/agents/{agent}/versions", None),
+    "mcp_servers.delete": ("DELETE", "/api/mcp-servers/{mcp}", None),
+    "tasks.get": ("GET", "/api/agents/tasks/{task}", None),
+    "tasks.cancel": ("POST", "/api/agents/tasks/{task}/cancel", None),
+    "tasks.trace": ("GET", "/api/agents/tasks/{task}/trace", None),
+    "tasks.events": ("GET", "/api/agents/tasks/{task}/events", None),
 }
 # Routes without an object id are scoped by the caller's tenant; checked below.
 COLLECTION_ROUTES = {
@@ -32,6 +37,12 @@ COLLECTION_ROUTES = {
     "audit.retention_set",
     "agents.list",
     "agents.create",
+    "tools.list",
+    "mcp_servers.list",
+    "mcp_servers.create",
+    "tasks.submit",
+    "tasks.list",
+    "events.stream",
 }
 
 
@@ -53,8 +64,20 @@ async def test_other_tenants_objects_are_404_on_every_route(client: httpx.AsyncC
     ).json()["id"]
     agent_body = {"name": "b-agent", "config": {"provider": "scripted", "model": "echo"}}
     agent = (await client.post("/api/agents", json=agent_body, headers=b.auth("admin"))).json()
+    mcp_body = {"name": "b-mcp", "transport": "http", "url": "http://127.0.0.1:9/mcp"}
+    mcp = (await client.post("/api/mcp-servers", json=mcp_body, headers=b.auth("admin"))).json()
+    task_body = {"agent_id": agent["id"], "task_type": "t", "input": {"prompt": "hi"}}
+    task = await client.post("/api/agents/tasks", json=task_body, headers=b.auth("developer"))
+    assert task.status_code == 202, task.text
     for name, (method, path, body) in OBJECT_ROUTES.items():
-        url = path.format(project=project, tenant=b.tenant_id, key=key, agent=agent["id"])
+        url = path.format(
+            project=project,
+            tenant=b.tenant_id,
+            key=key,
+            agent=agent["id"],
+            mcp=mcp["id"],
+            task=task.json()["id"],
+        )
         r = await client.request(method, url, json=body, headers=a.auth("admin"))
         assert r.status_code == 404, (name, r.status_code, r.text)
         assert r.json()["error"]["code"] == "not_found"
@@ -65,6 +88,10 @@ async def test_other_tenants_objects_are_404_on_every_route(client: httpx.AsyncC
     assert keys_b.status_code == 200
     got = await client.get(f"/api/agents/{agent['id']}", headers=b.auth("viewer"))
     assert got.json() == agent  # not renamed, not deactivated
+    mine = await client.get(f"/api/agents/tasks/{task.json()['id']}", headers=b.auth("viewer"))
+    assert mine.json()["cancel_requested"] is False
+    servers = await client.get("/api/mcp-servers", headers=b.auth("viewer"))
+    assert [m["id"] for m in servers.json()["items"]] == [mcp["id"]]
 
 
 async def test_lists_and_creates_are_scoped_to_the_callers_tenant(

@@ -11,13 +11,21 @@ from prometheus_client import CollectorRegistry
 import baton
 from baton.api.errors import install_error_handlers
 from baton.api.middleware import BodyLimitMiddleware, HttpMetrics, ObservabilityMiddleware
-from baton.api.routes import agents, audit, health, projects, tenants
+from baton.api.routes import agents, audit, health, projects, tasks, tenants, tools
 from baton.config import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 #: Every router the app serves, in order.
-ROUTERS = (health.router, tenants.router, projects.router, audit.router, agents.router)
+ROUTERS = (
+    health.router,
+    tenants.router,
+    projects.router,
+    audit.router,
+    tasks.router,  # before agents: /api/agents/tasks is not an agent id
+    agents.router,
+    tools.router,
+)
 
 
 def build_api(settings: Settings, lifespan: Lifespan) -> FastAPI:

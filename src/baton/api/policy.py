@@ -34,6 +34,18 @@ MINIMUM_ROLE: dict[str, Role] = {
     "agents.update": Role.ADMIN,
     "agents.delete": Role.ADMIN,
     "agents.versions": Role.VIEWER,
+    "tools.list": Role.VIEWER,
+    "tasks.submit": Role.DEVELOPER,
+    "tasks.list": Role.VIEWER,
+    "tasks.get": Role.VIEWER,
+    "tasks.cancel": Role.DEVELOPER,
+    "tasks.trace": Role.VIEWER,
+    "tasks.events": Role.VIEWER,
+    "events.stream": Role.VIEWER,
+    # Registering a stdio server also needs superadmin by default (checked by the service).
+    "mcp_servers.create": Role.ADMIN,
+    "mcp_servers.list": Role.VIEWER,
+    "mcp_servers.delete": Role.ADMIN,
 }
 
 

@@ -200,3 +200,78 @@ class AgentPublic(BaseModel):
     is_global: bool = Field(alias="global")
     created_at: datetime
     updated_at: datetime
+
+
+class ToolLimitsPublic(BaseModel):
+    """A tool's timeout and output cap."""
+
+    timeout_s: float
+    max_output_bytes: int
+
+
+class ToolPublic(BaseModel):
+    """A tool agents may be granted: its schema, kind and limits."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    kind: str
+    limits: ToolLimitsPublic
+
+
+class McpServerCreate(StrictBody):
+    """Body of POST /api/mcp-servers."""
+
+    name: str = Field(min_length=1, max_length=40)
+    transport: str = Field(description="'stdio' (a local command) or 'http' (streamable HTTP)")
+    command: str | None = Field(default=None, max_length=4096)
+    args: list[str] = Field(default_factory=list, max_length=64)
+    env: dict[str, str] = Field(default_factory=dict, description="write-only: never shown")
+    url: str | None = Field(default=None, max_length=8192)
+    enabled: bool = True
+
+
+class McpServerPublic(BaseModel):
+    """An MCP server as the API shows it: environment variable names, never values."""
+
+    id: str
+    name: str
+    transport: str
+    command: str | None
+    args: list[str]
+    env_keys: list[str]
+    url: str | None
+    enabled: bool
+    created_at: datetime | None
+
+
+class TaskSubmit(StrictBody):
+    """Body of POST /api/agents/tasks."""
+
+    task_type: str = Field(min_length=1, max_length=100)
+    input: dict[str, Any] = Field(description="{prompt} or {messages}, plus any extras")
+    agent_id: str | None = Field(default=None, max_length=64)
+    priority: int = Field(default=0, ge=-1000, le=1000, description="higher runs first")
+    max_retries: int = Field(default=3, ge=0, le=20)
+    timeout_s: float | None = Field(default=None, gt=0, le=86_400)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class TaskPublic(BaseModel):
+    """A task as the API shows it; ``result`` is ``{output, messages, usage}`` once done."""
+
+    id: str
+    agent_id: str | None
+    agent_version: int | None
+    task_type: str
+    input: dict[str, Any]
+    status: str
+    priority: int
+    result: dict[str, Any] | None
+    error: str | None
+    retry_count: int
+    max_retries: int
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None

@@ -7,12 +7,25 @@ from datetime import timedelta
 
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
-from baton.services.agents import AgentService, builtin_known_tools
+from baton.domain.tasks import AGENT_KIND, RetryPolicy
+from baton.engine.agent_loop import AgentRunner
+from baton.engine.providers import ProviderPool
+from baton.queue.signals import Signals
+from baton.queue.task_queue import QueueLimits, TaskQueue
+from baton.queue.worker import Handler, Worker, WorkerSettings
+from baton.services.agents import AgentService
 from baton.services.audit import AuditService
 from baton.services.health import HealthService
+from baton.services.mcp_servers import McpServerService, config_loader
 from baton.services.projects import ProjectService
+from baton.services.tasks import SpecCache, TaskService
 from baton.services.tenancy import TenancyService
 from baton.store.database import Database
+from baton.tools.builtin import HttpLimits, builtin_tools
+from baton.tools.gateway import ToolGateway
+from baton.tools.mcp import McpManager
+from baton.tools.registry import ToolRegistry
+from baton.tools.sandbox import BubblewrapSandbox, SandboxLimits
 
 
 @dataclass
@@ -26,6 +39,30 @@ class Services:
     health: HealthService
     audit: AuditService
     agents: AgentService
+    tools: ToolRegistry
+    gateway: ToolGateway
+    mcp: McpManager
+    mcp_servers: McpServerService
+    signals: Signals
+    queue: TaskQueue
+    tasks: TaskService
+    providers: ProviderPool
+    handlers: dict[str, Handler]
+
+    def worker(self) -> Worker:
+        """A worker for this process, with the configured pacing."""
+        s = self.settings
+        return Worker(
+            self.queue,
+            self.handlers,
+            WorkerSettings(
+                concurrency=s.worker_concurrency,
+                heartbeat_s=s.worker_heartbeat_s,
+                poll_s=s.worker_poll_s,
+                reap_s=max(1.0, s.worker_lease_s / 3),
+                shutdown_grace_s=s.worker_shutdown_grace_s,
+            ),
+        )
 
     @classmethod
     def build(cls, settings: Settings, db: Database, signer: CheckpointSigner) -> Services:
@@ -36,6 +73,42 @@ class Services:
             checkpoint_every=settings.audit_checkpoint_every,
             checkpoint_interval=timedelta(seconds=settings.audit_checkpoint_interval_s),
         )
+        mcp = McpManager(
+            config_loader(db),
+            start_timeout_s=settings.mcp_start_timeout_s,
+            call_timeout_s=settings.mcp_call_timeout_s,
+            backoff_base_s=settings.mcp_restart_backoff_s,
+        )
+        sandbox_limits = SandboxLimits(
+            wall_timeout_s=settings.sandbox_wall_timeout_s,
+            cpu_time_s=settings.sandbox_cpu_time_s,
+            memory_bytes=settings.sandbox_memory_mb * 1024 * 1024,
+            output_bytes=settings.sandbox_output_bytes,
+        )
+        http = HttpLimits(
+            timeout_s=settings.http_tool_timeout_s,
+            max_response_bytes=settings.http_tool_max_response_bytes,
+            max_redirects=settings.http_tool_max_redirects,
+        )
+        tools = ToolRegistry(
+            builtin_tools(sandbox=BubblewrapSandbox(), sandbox_limits=sandbox_limits, http=http),
+            source=mcp,
+        )
+        signals = Signals()
+        queue = TaskQueue(
+            db,
+            audit,
+            signals,
+            QueueLimits(
+                lease=timedelta(seconds=settings.worker_lease_s),
+                max_crashes=settings.worker_max_crashes,
+                retry=RetryPolicy(settings.task_retry_base_s, settings.task_retry_cap_s),
+            ),
+        )
+        agents = AgentService(db, audit, known_tools=tools.knows)
+        gateway = ToolGateway(tools, audit)
+        providers = ProviderPool(settings.llm)
+        runner = AgentRunner(SpecCache(db), providers, gateway, audit)
         return cls(
             settings=settings,
             db=db,
@@ -43,6 +116,19 @@ class Services:
             projects=ProjectService(db, audit),
             health=HealthService(db),
             audit=audit,
-            # One injected callable; the tool gateway's registry replaces it.
-            agents=AgentService(db, audit, known_tools=builtin_known_tools),
+            agents=agents,
+            tools=tools,
+            gateway=gateway,
+            mcp=mcp,
+            mcp_servers=McpServerService(
+                db,
+                audit,
+                mcp,
+                stdio_requires_superadmin=settings.mcp_stdio_requires_superadmin,
+            ),
+            signals=signals,
+            queue=queue,
+            tasks=TaskService(db, queue, agents, audit),
+            providers=providers,
+            handlers={AGENT_KIND: runner},
         )

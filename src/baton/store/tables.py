@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -249,4 +250,90 @@ class McpServerRow(Base):
     env: Mapped[dict[str, str]] = mapped_column(JsonDoc)
     url: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+_SUBMITTED = text("status = 'submitted'")
+_RUNNING = text("status = 'running'")
+
+
+class AgentTaskRow(Base):
+    """A task on the durable queue, with its lease bookkeeping."""
+
+    __tablename__ = "agent_tasks"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_agent_tasks_idempotency"),
+        Index("ix_agent_tasks_agent_status", "agent_id", "status"),
+        Index("ix_agent_tasks_status_created", "status", "created_at"),
+        Index("ix_agent_tasks_tenant_id_id", "tenant_id", "id"),
+        Index(
+            "ix_agent_tasks_claimable",
+            "rank",
+            "available_at",
+            sqlite_where=_SUBMITTED,
+            postgresql_where=_SUBMITTED,
+        ),
+        Index(
+            "ix_agent_tasks_leases",
+            "lease_expires_at",
+            sqlite_where=_RUNNING,
+            postgresql_where=_RUNNING,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(36))
+    agent_version: Mapped[int | None] = mapped_column(Integer)
+    task_type: Mapped[str] = mapped_column(String(100))
+    input: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)  # -priority: the claim order is ascending
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_count: Mapped[int] = mapped_column(Integer)
+    max_retries: Mapped[int] = mapped_column(Integer)
+    crash_count: Mapped[int] = mapped_column(Integer)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    available_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_epoch: Mapped[int] = mapped_column(Integer)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancel_requested: Mapped[bool] = mapped_column(Boolean)
+
+
+class TaskEventRow(Base):
+    """An event of a task (status change or step): the SSE stream reads these by id."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (
+        Index("ix_task_events_tenant_id_id", "tenant_id", "id"),
+        Index("ix_task_events_task_id_id", "task_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    task_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ToolJournalRow(Base):
+    """A completed tool call of a task, reused when a retried attempt repeats the call."""
+
+    __tablename__ = "task_tool_journal"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    call_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -7,6 +7,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.store.agents import AgentRepository
+from baton.store.mcp_servers import McpServerRepository
 from baton.store.projects import ProjectRepository
 from baton.store.tenants import TenantRepository
 
@@ -31,6 +32,11 @@ class UnitOfWork:
     def agents(self) -> AgentRepository:
         """Agents and their versions."""
         return AgentRepository(self.session)
+
+    @cached_property
+    def mcp_servers(self) -> McpServerRepository:
+        """MCP server configurations."""
+        return McpServerRepository(self.session)
 
     async def flush(self) -> None:
         """Send pending writes now (to surface constraint errors inside the block)."""

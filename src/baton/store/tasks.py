@@ -1,0 +1,467 @@
+"""The task queue's tables: submit, claim under a lease, renew, finish (fenced), reap.
+
+Synchronous Core over one transaction's connection, run through ``Database.run``. Claims
+use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the writer's ``BEGIN IMMEDIATE``
+already makes a claim exclusive. Lease times come from the database clock on PostgreSQL
+(many machines share it) and from this process's clock on SQLite (one machine).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Interval,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from baton.domain.tasks import Task, TaskStatus
+from baton.store.columns import UtcDateTime, utcnow
+from baton.store.tables import AgentTaskRow, Base, TaskEventRow, ToolJournalRow
+
+T = AgentTaskRow
+_COLUMNS = [c for c in AgentTaskRow.__table__.columns]
+_INSERT_EVENT = Base.metadata.tables["task_events"].insert()
+
+
+@functools.cache
+def _statements(pg: bool) -> dict[str, Any]:
+    """The hot path's statements, built once per dialect.
+
+    'now' is the database clock on PostgreSQL and a bound value (this process's clock)
+    on SQLite; building a statement per call cost more than running it.
+    """
+    if pg:
+        now: Any = func.clock_timestamp()
+        lease_until: Any = now + bindparam("lease", type_=Interval())
+        retry_at: Any = now + bindparam("retry", type_=Interval())
+    else:
+        now = bindparam("now", type_=UtcDateTime())
+        lease_until = bindparam("lease_until", type_=UtcDateTime())
+        retry_at = bindparam("retry_at", type_=UtcDateTime())
+    candidates = (
+        select(T.id)
+        .where(T.status == TaskStatus.SUBMITTED.value, T.available_at <= now)
+        .order_by(T.rank, T.available_at, T.id)
+        .limit(bindparam("limit"))
+    )
+    if pg:
+        candidates = candidates.with_for_update(skip_locked=True)
+    claim = (
+        update(T)
+        .where(T.id.in_(candidates.scalar_subquery()))
+        .values(
+            status=TaskStatus.RUNNING.value,
+            lease_owner=bindparam("worker"),
+            lease_epoch=T.lease_epoch + 1,
+            lease_expires_at=lease_until,
+            started_at=func.coalesce(T.started_at, now),
+        )
+        .returning(*_COLUMNS)
+    )
+    table = Base.metadata.tables["agent_tasks"]
+    done = (
+        table.update()
+        .where(table.c.id == bindparam("task_id"))
+        .values(
+            status=bindparam("new_status"),
+            lease_owner=None,
+            lease_expires_at=None,
+            error=bindparam("error"),
+            completed_at=now,
+            result=bindparam("result", type_=table.c.result.type),
+        )
+    )
+    retry = (
+        table.update()
+        .where(table.c.id == bindparam("task_id"))
+        .values(
+            status=TaskStatus.SUBMITTED.value,
+            lease_owner=None,
+            lease_expires_at=None,
+            error=bindparam("error"),
+            available_at=retry_at,
+            retry_count=table.c.retry_count + bindparam("bump"),
+        )
+    )
+    return {"claim": claim, "done": done, "retry": retry}
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """What submission stores."""
+
+    id: str
+    tenant_id: str
+    kind: str
+    agent_id: str | None
+    agent_version: int | None
+    task_type: str
+    input: dict[str, Any]
+    priority: int
+    max_retries: int
+    timeout_s: float | None
+    idempotency_key: str | None
+    created_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended, to be written only if the lease (epoch) is still held."""
+
+    task_id: str
+    epoch: int
+    status: TaskStatus  # completed, failed, cancelled, or submitted for a retry
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    retry_in: float | None = None  # for a retry: seconds until claimable again
+    count_retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """A row of the event stream."""
+
+    id: int
+    tenant_id: str
+    task_id: str
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def _task(row: Any) -> Task:
+    return Task(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        kind=row.kind,
+        agent_id=row.agent_id,
+        agent_version=row.agent_version,
+        task_type=row.task_type,
+        input=row.input,
+        status=TaskStatus(row.status),
+        priority=row.priority,
+        result=row.result,
+        error=row.error,
+        retry_count=row.retry_count,
+        max_retries=row.max_retries,
+        crash_count=row.crash_count,
+        timeout_s=row.timeout_s,
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        lease_owner=row.lease_owner,
+        lease_epoch=row.lease_epoch,
+        cancel_requested=row.cancel_requested,
+    )
+
+
+class TaskRepository:
+    """Reads and writes the queue inside one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+        self._pg = conn.dialect.name == "postgresql"
+
+    def now(self, plus: timedelta | None = None) -> ColumnElement[datetime]:
+        """'Now' (plus an interval) as a SQL value: the database clock on PostgreSQL."""
+        if self._pg:
+            base: ColumnElement[datetime] = func.clock_timestamp()
+            return base + literal(plus) if plus else base
+        moment = utcnow() + (plus or timedelta())
+        return literal(moment, UtcDateTime())
+
+    def insert(self, new: NewTask) -> tuple[Task, bool]:
+        """Store a submitted task; with a known idempotency key, return the first one instead.
+
+        Returns the task and whether it was created now.
+        """
+        values = {
+            "id": new.id,
+            "tenant_id": new.tenant_id,
+            "kind": new.kind,
+            "agent_id": new.agent_id,
+            "agent_version": new.agent_version,
+            "task_type": new.task_type,
+            "input": new.input,
+            "status": TaskStatus.SUBMITTED.value,
+            "priority": new.priority,
+            "rank": -new.priority,
+            "retry_count": 0,
+            "max_retries": new.max_retries,
+            "crash_count": 0,
+            "timeout_s": new.timeout_s,
+            "idempotency_key": new.idempotency_key,
+            "created_by": new.created_by,
+            "created_at": utcnow(),
+            "available_at": utcnow(),
+            "lease_epoch": 0,
+            "cancel_requested": False,
+        }
+        if new.idempotency_key is not None:
+            existing = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
+            if existing is not None:
+                return existing, False
+            savepoint = self._c.begin_nested()
+            try:
+                row = self._c.execute(insert(T).values(**values).returning(*_COLUMNS)).one()
+            except IntegrityError:  # a concurrent submit with the same key won
+                savepoint.rollback()
+                found = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
+                assert found is not None
+                return found, False
+            savepoint.commit()
+            return _task(row), True
+        row = self._c.execute(insert(T).values(**values).returning(*_COLUMNS)).one()
+        return _task(row), True
+
+    def by_idempotency_key(self, tenant_id: str, key: str) -> Task | None:
+        """The tenant's task submitted with this key, if any."""
+        query = select(*_COLUMNS).where(T.tenant_id == tenant_id, T.idempotency_key == key)
+        row = self._c.execute(query).first()
+        return _task(row) if row else None
+
+    def get(self, tenant_id: str | None, task_id: str) -> Task | None:
+        """A task (of the tenant, when one is given)."""
+        query = select(*_COLUMNS).where(T.id == task_id)
+        if tenant_id is not None:
+            query = query.where(T.tenant_id == tenant_id)
+        row = self._c.execute(query).first()
+        return _task(row) if row else None
+
+    def newest(
+        self,
+        tenant_id: str,
+        *,
+        agent_id: str | None,
+        status: str | None,
+        before: str | None,
+        limit: int,
+    ) -> list[Task]:
+        """The tenant's tasks, newest first."""
+        query = select(*_COLUMNS).where(T.tenant_id == tenant_id)
+        if agent_id is not None:
+            query = query.where(T.agent_id == agent_id)
+        if status is not None:
+            query = query.where(T.status == status)
+        if before is not None:
+            query = query.where(T.id < before)
+        rows = self._c.execute(query.order_by(T.id.desc()).limit(limit))
+        return [_task(r) for r in rows]
+
+    def claim(self, worker_id: str, limit: int, lease: timedelta) -> list[Task]:
+        """Lease up to ``limit`` claimable tasks to ``worker_id``, best first."""
+        params: dict[str, Any] = {"worker": worker_id, "limit": limit}
+        if self._pg:
+            params["lease"] = lease
+        else:
+            now = utcnow()
+            params.update(now=now, lease_until=now + lease)
+        statement = _statements(self._pg)["claim"]
+        return [_task(r) for r in self._c.execute(statement, params)]
+
+    def renew(self, worker_id: str, lease: timedelta) -> list[tuple[str, bool]]:
+        """Extend every lease ``worker_id`` holds (one statement for the whole process).
+
+        Returns (task id, cancel requested) for each lease still held.
+        """
+        statement = (
+            update(T)
+            .where(T.lease_owner == worker_id, T.status == TaskStatus.RUNNING.value)
+            .values(lease_expires_at=self.now(lease))
+            .returning(T.id, T.cancel_requested)
+        )
+        return [(r.id, r.cancel_requested) for r in self._c.execute(statement)]
+
+    def finish(self, outcomes: Sequence[Outcome]) -> list[Task]:
+        """Write attempt outcomes whose lease epoch still matches (fencing).
+
+        A worker that lost its lease (it was reaped and the task re-leased) finds its
+        epoch stale, and nothing it reports is written. Returns the tasks written.
+        """
+        if not outcomes:
+            return []
+        keys = [(o.task_id, o.epoch) for o in outcomes]
+        held_query = select(T.id).where(
+            tuple_(T.id, T.lease_epoch).in_(keys), T.status == TaskStatus.RUNNING.value
+        )
+        if self._pg:
+            held_query = held_query.with_for_update()
+        held = set(self._c.execute(held_query).scalars())
+        written = [o for o in outcomes if o.task_id in held]
+        if not written:
+            return []
+        statements = _statements(self._pg)
+        now = utcnow()
+        finished = [o for o in written if o.status is not TaskStatus.SUBMITTED]
+        retried = [o for o in written if o.status is TaskStatus.SUBMITTED]
+        if finished:
+            rows: list[dict[str, Any]] = [
+                {
+                    "task_id": o.task_id,
+                    "new_status": o.status.value,
+                    "error": o.error,
+                    "result": o.result,
+                    "now": now,
+                }
+                for o in finished
+            ]
+            self._c.execute(statements["done"], [self._dialect_params(r) for r in rows])
+        for o in retried:
+            delay = timedelta(seconds=o.retry_in or 0)
+            row: dict[str, Any] = {
+                "task_id": o.task_id,
+                "error": o.error,
+                "bump": int(o.count_retry),
+            }
+            row.update({"retry": delay} if self._pg else {"retry_at": now + delay})
+            self._c.execute(statements["retry"], row)
+        query = select(*_COLUMNS).where(T.id.in_([o.task_id for o in written]))
+        return [_task(r) for r in self._c.execute(query)]
+
+    def _dialect_params(self, row: dict[str, Any]) -> dict[str, Any]:
+        if self._pg:
+            row.pop("now", None)  # PostgreSQL statements read the database clock
+        return row
+
+    def release(self, worker_id: str, task_ids: Sequence[str]) -> list[Task]:
+        """Hand leases back on shutdown: claimable again at once, no attempt counted."""
+        if not task_ids:
+            return []
+        statement = (
+            update(T)
+            .where(
+                T.lease_owner == worker_id,
+                T.id.in_(task_ids),
+                T.status == TaskStatus.RUNNING.value,
+            )
+            .values(
+                status=TaskStatus.SUBMITTED.value,
+                lease_owner=None,
+                lease_expires_at=None,
+                available_at=self.now(),
+            )
+            .returning(*_COLUMNS)
+        )
+        return [_task(r) for r in self._c.execute(statement)]
+
+    def expired(self, limit: int = 500) -> list[Task]:
+        """Running tasks whose lease ran out (their worker died or stalled)."""
+        query = (
+            select(*_COLUMNS)
+            .where(T.status == TaskStatus.RUNNING.value, T.lease_expires_at < self.now())
+            .limit(limit)
+        )
+        if self._pg:
+            query = query.with_for_update(skip_locked=True)
+        return [_task(r) for r in self._c.execute(query)]
+
+    def requeue_crashed(self, task: Task, retry_in: float) -> None:
+        """Count a crash and make the task claimable again after ``retry_in`` seconds."""
+        self._c.execute(
+            update(T)
+            .where(T.id == task.id, T.lease_epoch == task.lease_epoch)
+            .values(
+                status=TaskStatus.SUBMITTED.value,
+                crash_count=T.crash_count + 1,
+                lease_owner=None,
+                lease_expires_at=None,
+                available_at=self.now(timedelta(seconds=retry_in)),
+            )
+        )
+
+    def fail_crashed(self, task: Task, error: str) -> None:
+        """Give up on a task that keeps killing its workers."""
+        self._c.execute(
+            update(T)
+            .where(T.id == task.id, T.lease_epoch == task.lease_epoch)
+            .values(
+                status=TaskStatus.FAILED.value,
+                crash_count=T.crash_count + 1,
+                lease_owner=None,
+                lease_expires_at=None,
+                completed_at=self.now(),
+                error=error,
+            )
+        )
+
+    def request_cancel(self, tenant_id: str, task_id: str) -> Task | None:
+        """Cancel a queued task at once; flag a running one for its worker to stop."""
+        task = self.get(tenant_id, task_id)
+        if task is None or task.status.terminal:
+            return task
+        if task.status is TaskStatus.SUBMITTED:
+            self._c.execute(
+                update(T)
+                .where(T.id == task_id, T.status == TaskStatus.SUBMITTED.value)
+                .values(
+                    status=TaskStatus.CANCELLED.value,
+                    cancel_requested=True,
+                    completed_at=self.now(),
+                    error="cancelled before it started",
+                )
+            )
+        else:
+            self._c.execute(update(T).where(T.id == task_id).values(cancel_requested=True))
+        return self.get(tenant_id, task_id)
+
+    def add_events(self, events: Sequence[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """Append (tenant, task, type, data) rows to the event stream."""
+        if not events:
+            return
+        now = utcnow()
+        self._c.execute(
+            _INSERT_EVENT,
+            [
+                {"tenant_id": t, "task_id": k, "type": ty, "data": d, "created_at": now}
+                for t, k, ty, d in events
+            ],
+        )
+
+    def events_after(
+        self, tenant_id: str, after_id: int, *, task_id: str | None, limit: int
+    ) -> list[TaskEvent]:
+        """The tenant's (or one task's) events with ids above ``after_id``."""
+        e = TaskEventRow
+        query = select(e.id, e.tenant_id, e.task_id, e.type, e.data, e.created_at).where(
+            e.tenant_id == tenant_id, e.id > after_id
+        )
+        if task_id is not None:
+            query = query.where(e.task_id == task_id)
+        rows = self._c.execute(query.order_by(e.id).limit(limit))
+        return [TaskEvent(r.id, r.tenant_id, r.task_id, r.type, r.data, r.created_at) for r in rows]
+
+    def journal(self, task_id: str) -> dict[str, dict[str, Any]]:
+        """The task's completed tool calls by call key."""
+        j = ToolJournalRow
+        rows = self._c.execute(select(j.call_key, j.result).where(j.task_id == task_id))
+        return {r.call_key: r.result for r in rows}
+
+    def record_tool_call(self, task_id: str, call_key: str, result: dict[str, Any]) -> None:
+        """Journal a completed tool call (the first record of a key wins)."""
+        exists = self._c.execute(
+            select(ToolJournalRow.call_key).where(
+                and_(ToolJournalRow.task_id == task_id, ToolJournalRow.call_key == call_key)
+            )
+        ).first()
+        if exists is None:
+            self._c.execute(
+                insert(ToolJournalRow).values(
+                    task_id=task_id, call_key=call_key, result=result, created_at=utcnow()
+                )
+            )

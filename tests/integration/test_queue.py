@@ -1,0 +1,181 @@
+"""The durable queue itself: leases, fencing, reaping, shutdown, exactly-once completion."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from baton.domain.audit import AuditEntryType, CheckpointSigner
+from baton.domain.audit.log import AuditFilter, AuditSearch
+from baton.domain.ids import new_id
+from baton.domain.tasks import RetryPolicy, Task, TaskStatus
+from baton.queue.signals import Signals
+from baton.queue.task_queue import QueueLimits, TaskQueue
+from baton.queue.worker import TaskContext, Worker, WorkerSettings
+from baton.services.audit import AuditService
+from baton.store.database import Database
+from baton.store.tasks import NewTask, Outcome
+
+TENANT = "tenant-q"
+
+
+@pytest.fixture
+async def queue(database: Database) -> AsyncIterator[TaskQueue]:
+    audit = AuditService(database, CheckpointSigner.generate())
+    limits = QueueLimits(lease=timedelta(seconds=30), max_crashes=3, retry=RetryPolicy(0.01, 0.05))
+    yield TaskQueue(database, audit, Signals(), limits)
+
+
+def _new(a: int = 1, b: int = 2, kind: str = "add") -> NewTask:
+    return NewTask(
+        id=new_id(),
+        tenant_id=TENANT,
+        kind=kind,
+        agent_id=None,
+        agent_version=None,
+        task_type="add",
+        input={"a": a, "b": b},
+        priority=0,
+        max_retries=3,
+        timeout_s=None,
+        idempotency_key=None,
+        created_by=None,
+    )
+
+
+async def _expire_leases(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE agent_tasks SET lease_expires_at = :t WHERE status = 'running'"),
+            {"t": "2000-01-01 00:00:00"} if db.is_sqlite else {"t": _past()},
+        )
+
+
+def _past() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+async def _statuses(queue: TaskQueue, db: Database, task_id: str) -> list[str]:
+    audit = AuditService(db, CheckpointSigner.generate())
+    page = await audit.search(
+        TENANT, AuditSearch(AuditFilter(task_id=task_id), limit=500, newest_first=False)
+    )
+    return [
+        e.payload["to"]
+        for e in page.items
+        if e.record.entry_type is AuditEntryType.STATUS_CHANGE and e.payload
+    ]
+
+
+async def test_a_stale_worker_cannot_commit_its_result(
+    queue: TaskQueue, database: Database
+) -> None:
+    task, _ = await queue.submit(_new(), actor=None)
+    (claimed_a,) = await queue.claim("worker-a", 10)
+    assert claimed_a.lease_epoch == 1
+    await _expire_leases(database)  # worker A stalls past its lease
+    assert await queue.reap() == 1
+    await asyncio.sleep(0.06)  # past the retry backoff
+    (claimed_b,) = await queue.claim("worker-b", 10)
+    assert claimed_b.id == task.id and claimed_b.lease_epoch == 2
+    stale = Outcome(task.id, 1, TaskStatus.COMPLETED, result={"output": "from A"})
+    assert await queue.finish([stale]) == []  # fenced off
+    current = await queue.get(TENANT, task.id)
+    assert current is not None and current.status is TaskStatus.RUNNING
+    assert current.lease_owner == "worker-b"
+    fresh = Outcome(task.id, 2, TaskStatus.COMPLETED, result={"output": "from B"})
+    (done,) = await queue.finish([fresh])
+    assert done.status is TaskStatus.COMPLETED and done.result == {"output": "from B"}
+    assert done.crash_count == 1 and done.retry_count == 0
+    assert await queue.finish([stale]) == []  # and never later either
+    assert (await _statuses(queue, database, task.id)).count("completed") == 1
+
+
+async def test_a_task_that_keeps_killing_workers_fails(
+    queue: TaskQueue, database: Database
+) -> None:
+    task, _ = await queue.submit(_new(), actor=None)
+    for attempt in range(3):
+        await asyncio.sleep(0.06)
+        claimed = await queue.claim(f"w{attempt}", 10)
+        assert [t.id for t in claimed] == [task.id]
+        await _expire_leases(database)
+        assert await queue.reap() == 1
+    final = await queue.get(TENANT, task.id)
+    assert final is not None and final.status is TaskStatus.FAILED
+    assert final.crash_count == 3
+    assert "worker lost 3 times" in (final.error or "")
+    assert await queue.claim("w-last", 10) == []
+
+
+async def add(task: Task, ctx: TaskContext) -> dict[str, Any]:
+    return {"output": task.input["a"] + task.input["b"]}
+
+
+async def test_many_tasks_on_two_workers_complete_exactly_once(
+    queue: TaskQueue, database: Database
+) -> None:
+    runs: Counter[str] = Counter()
+
+    async def counted(task: Task, ctx: TaskContext) -> dict[str, Any]:
+        runs[task.id] += 1
+        await asyncio.sleep(0.001)
+        return await add(task, ctx)
+
+    settings = WorkerSettings(concurrency=50, claim_batch=25, poll_s=0.05, heartbeat_s=1)
+    workers = [Worker(queue, {"add": counted}, settings, f"w{i}") for i in range(2)]
+    ids = [(await queue.submit(_new(i, 1), actor=None))[0].id for i in range(500)]
+    for w in workers:
+        w.start()
+    try:
+        for _ in range(600):
+            page = [await queue.get(TENANT, i) for i in ids[-5:]]
+            if all(t and t.status.terminal for t in page):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        for w in workers:
+            await w.stop()
+    tasks = [await queue.get(TENANT, i) for i in ids]
+    assert all(t is not None and t.status is TaskStatus.COMPLETED for t in tasks)
+    assert [t.result["output"] for t in tasks if t and t.result] == [i + 1 for i in range(500)]
+    assert set(runs) == set(ids) and set(runs.values()) == {1}
+
+
+async def test_shutdown_releases_leases_without_counting_an_attempt(
+    queue: TaskQueue, database: Database
+) -> None:
+    started = asyncio.Event()
+
+    async def slow(task: Task, ctx: TaskContext) -> dict[str, Any]:
+        started.set()
+        await asyncio.sleep(3600)
+        return {}
+
+    worker = Worker(queue, {"add": slow}, WorkerSettings(poll_s=0.05, shutdown_grace_s=0.1))
+    task, _ = await queue.submit(_new(), actor=None)
+    worker.start()
+    await asyncio.wait_for(started.wait(), 10)
+    await worker.stop()
+    after = await queue.get(TENANT, task.id)
+    assert after is not None and after.status is TaskStatus.SUBMITTED
+    assert (after.retry_count, after.crash_count, after.lease_owner) == (0, 0, None)
+    again = await queue.claim("next", 1)
+    assert [t.id for t in again] == [task.id]
+
+
+async def test_priority_orders_the_claims(queue: TaskQueue) -> None:
+    low = (await queue.submit(_new(1, 1), actor=None))[0]
+    high = (await queue.submit(dataclasses.replace(_new(2, 2), priority=5), actor=None))[0]
+    claimed = await queue.claim("w", 1)
+    assert [t.id for t in claimed] == [high.id]
+    assert [t.id for t in await queue.claim("w", 1)] == [low.id]
