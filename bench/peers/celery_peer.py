@@ -83,7 +83,8 @@ def worker(pool: str, concurrency: int) -> Iterator[tuple[str, float]]:
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    # The worker's output goes to stderr: stdout carries only this module's JSON figures.
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sys.stderr, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while not celery_app.app.control.ping(destination=[name], timeout=0.5):
