@@ -76,6 +76,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         admin_key=ADMIN_KEY,  # type: ignore[arg-type]
         auto_migrate=False,
         log_json=False,
+        demo_agents=False,
     )
 
 

@@ -10,20 +10,22 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml  # type: ignore[import-untyped]
 from rich.console import Console
 from rich.table import Table
 
-from baton.api.routes.agents import agent_doc
 from baton.audit_cli import TenantOpt, _with_services
 from baton.domain.agents import AgentStatus
 from baton.domain.errors import BatonError, InvalidInput
 from baton.domain.tenancy import DEFAULT_TENANT, Principal
-from baton.services.agents import AgentDefinition, local_operator
-from baton.services.container import Services
+
+if TYPE_CHECKING:
+    from baton.domain.agents import Agent
+    from baton.services.agents import AgentDefinition
+    from baton.services.container import Services
 
 agents_app = typer.Typer(help="Register and manage agents.", no_args_is_help=True)
 console = Console()
@@ -36,6 +38,13 @@ FileOpt = Annotated[Path, typer.Option("-f", "--file", help="a YAML or JSON agen
 T = TypeVar("T")
 
 
+def _doc(agent: Agent) -> dict[str, Any]:
+    # The API's JSON form; imported here because the API package is slow to import.
+    from baton.api.routes.agents import agent_doc
+
+    return agent_doc(agent)
+
+
 def _run(tenant: str, action: Callable[[Services, Principal], Awaitable[T]]) -> T:
     """Run ``action`` with services and the tenant's operator; errors exit with status 1."""
     from baton.cli import load_settings
@@ -43,6 +52,8 @@ def _run(tenant: str, action: Callable[[Services, Principal], Awaitable[T]]) -> 
     async def main() -> T:
         services, tenant_id = await _with_services(load_settings(), tenant)
         try:
+            from baton.services.agents import local_operator
+
             return await action(services, local_operator(tenant_id, "cli"))
         finally:
             await services.db.dispose()
@@ -77,6 +88,8 @@ def load_definition(path: Path) -> AgentDefinition:
     Raises:
         InvalidInput: For unreadable files, unknown keys or a missing name or config.
     """
+    from baton.services.agents import AgentDefinition
+
     try:
         text = path.read_text(encoding="utf-8")
         doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
@@ -133,7 +146,7 @@ def list_agents(
                 cursor=cursor,
                 limit=500,
             )
-            docs += [agent_doc(a) for a in page.items]
+            docs += [_doc(a) for a in page.items]
             if page.next_cursor is None:
                 return docs
             cursor = page.next_cursor
@@ -159,7 +172,7 @@ def show(
     """Print one agent, with its current version, as JSON."""
 
     async def action(services: Services, caller: Principal) -> dict[str, Any]:
-        return agent_doc(await services.agents.find(caller, name_or_id))
+        return _doc(await services.agents.find(caller, name_or_id))
 
     console.print_json(json.dumps(_run(tenant, action), default=str))
 
@@ -174,7 +187,7 @@ def create(file: FileOpt, tenant: TenantOpt = DEFAULT_TENANT) -> None:
         raise typer.Exit(1) from None
 
     async def action(services: Services, caller: Principal) -> dict[str, Any]:
-        return agent_doc(await services.agents.create(caller, definition))
+        return _doc(await services.agents.create(caller, definition))
 
     doc = _run(tenant, action)
     console.print(f"created {doc['name']} ({doc['id']}) version {doc['version']}")

@@ -70,13 +70,18 @@ def periodic_jobs(services: Services) -> PeriodicJobs:
 
 
 async def first_start(services: Services, report: BootstrapReporter | None) -> None:
-    """Create tenant ``default`` and its superadmin on an empty database."""
+    """Create tenant ``default``, its superadmin and the demo agents on an empty database."""
     admin_key = services.settings.admin_key
     result = await services.tenancy.bootstrap(
         services.settings.data_dir, admin_key.get_secret_value() if admin_key else None
     )
     if result is not None:
         log.info("created tenant 'default' and its superadmin key")
+        if services.settings.demo_agents:
+            from baton.services.agents import ensure_demo_agents
+
+            created = await ensure_demo_agents(services, result.tenant.id)
+            log.info("created demo agents: %s", ", ".join(a.name for a in created))
         if report is not None:
             report(result)
 

@@ -14,7 +14,6 @@ from baton.agents_cli import agents_app
 from baton.audit_cli import audit_app
 from baton.config import Settings
 from baton.logs import configure_logging
-from baton.store import migrate as migrations
 from baton.tasks_cli import tasks_app
 
 if TYPE_CHECKING:
@@ -135,6 +134,8 @@ def migrate(
     revision: Annotated[str | None, typer.Argument(help="target revision")] = None,
 ) -> None:
     """Upgrade (default: to head) or downgrade (to REV) the database schema."""
+    from baton.store import migrate as migrations
+
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url

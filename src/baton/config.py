@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     worker_shutdown_grace_s: float = Field(default=10.0, ge=0)
     task_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
     task_retry_cap_s: float = Field(default=300.0, ge=0)
+    demo_agents: bool = Field(
+        default=True, description="First start creates the demo agents (local model)."
+    )
     run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
     sandbox_wall_timeout_s: float = Field(default=10.0, gt=0, description="python tool: wall time.")
     sandbox_cpu_time_s: int = Field(default=5, ge=1, description="python tool: CPU seconds.")

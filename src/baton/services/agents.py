@@ -322,14 +322,15 @@ DEMO_AGENTS = (
         description="A general assistant on the embedded local model.",
         capabilities=("chat", "general"),
         tools=("calculator", "current_time"),
-        config={"provider": "local", "model": "smollm2-135m"},
+        config={"provider": "local", "model": "smollm2-135m", "max_steps": 4, "max_tokens": 256},
     ),
     AgentDefinition(
         name="calculator",
         description="Answers arithmetic questions with the calculator tool.",
         capabilities=("math",),
         tools=("calculator",),
-        config={"provider": "local", "model": "smollm2-135m"},
+        # A 135M model tends to call the tool again and again: a few steps are plenty.
+        config={"provider": "local", "model": "smollm2-135m", "max_steps": 3, "max_tokens": 128},
     ),
 )
 

@@ -9,15 +9,13 @@ from hypothesis import strategies as st
 from baton.domain.audit import canonical_json
 
 _leaf = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
-    | st.text()
+    st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text()
 )
 _json = st.recursive(
     _leaf,
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -33,5 +31,5 @@ def test_fast_path_matches_the_reference(value: object) -> None:
 
 
 def test_control_characters_and_non_ascii_keys() -> None:
-    value = {"é": 1, "z": "\x00\x1f\u2028\"\\", "a": ["\u20ac", None, True]}
+    value = {"é": 1, "z": '\x00\x1f\u2028"\\', "a": ["\u20ac", None, True]}
     assert canonical_json(value) == rfc8785.dumps(value)
