@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from baton.domain.audit import AuditEntryType
 from baton.domain.audit.log import AuditEvent
 from baton.domain.tasks import RetryPolicy, Task, TaskStatus
+from baton.queue.batcher import Batcher
 from baton.queue.signals import CANCEL, EVENTS, TASK_AVAILABLE, Signals, notify_in
 from baton.services.audit import AuditService
 from baton.store.database import Database
@@ -66,29 +67,55 @@ class TaskQueue:
         self._audit = audit
         self.signals = signals
         self.limits = limits
+        self._submitter: Batcher[tuple[NewTask, str | None], Task] = Batcher(self.submit_many)
 
     def _after(self, *kinds: tuple[str, str]) -> None:
         for kind, value in kinds:
             self.signals.dispatch(kind, value)
 
     async def submit(self, new: NewTask, actor: str | None) -> tuple[Task, bool]:
-        """Store a task (or find its idempotent twin); True when it was created now."""
+        """Store a task (or find its idempotent twin); True when it was created now.
+
+        Submissions without an idempotency key that arrive together share a transaction.
+        """
+        if new.idempotency_key is None:
+            batched = await self._submitter.submit((new, actor))
+            assert batched is not None
+            return batched, True
 
         def write(conn: Connection) -> tuple[Task, bool]:
             repo = TaskRepository(conn)
             task, created = repo.insert(new)
             if created:
-                event = status_event(task, None, actor, task_type=task.task_type)
-                self._audit.append_sync(conn, [event])
-                repo.add_events([_stream_event(task)])
-                notify_in(conn, TASK_AVAILABLE)
-                notify_in(conn, EVENTS)
+                self._announce(conn, repo, [(task, actor)])
             return task, created
 
         task, created = await self._db.run(write)
         if created:
             self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
         return task, created
+
+    async def submit_many(self, items: Sequence[tuple[NewTask, str | None]]) -> list[Task]:
+        """Store many tasks (no idempotency keys) in one transaction."""
+
+        def write(conn: Connection) -> list[Task]:
+            repo = TaskRepository(conn)
+            tasks = repo.insert_many([new for new, _ in items])
+            self._announce(conn, repo, list(zip(tasks, [a for _, a in items], strict=True)))
+            return tasks
+
+        tasks = await self._db.run(write)
+        self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
+        return tasks
+
+    def _announce(
+        self, conn: Connection, repo: TaskRepository, created: list[tuple[Task, str | None]]
+    ) -> None:
+        events = [status_event(t, None, actor, task_type=t.task_type) for t, actor in created]
+        self._audit.append_sync(conn, events)
+        repo.add_events([_stream_event(t) for t, _ in created])
+        notify_in(conn, TASK_AVAILABLE)
+        notify_in(conn, EVENTS)
 
     async def claim(self, worker_id: str, limit: int) -> list[Task]:
         """Lease up to ``limit`` tasks to a worker."""

@@ -79,7 +79,7 @@ class Worker:
         self._slot = asyncio.Event()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
-        self._finisher: Batcher[Outcome] = Batcher(self.queue.finish)
+        self._finisher: Batcher[Outcome, Task] = Batcher(self.queue.finish)
 
     @property
     def running(self) -> int:

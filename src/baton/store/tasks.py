@@ -12,6 +12,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +25,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -98,7 +98,17 @@ def _statements(pg: bool) -> dict[str, Any]:
             retry_count=table.c.retry_count + bindparam("bump"),
         )
     )
-    return {"claim": claim, "done": done, "retry": retry}
+    ids: Any = bindparam("ids", expanding=True)
+    held = select(T.id, T.lease_epoch).where(T.id.in_(ids), T.status == TaskStatus.RUNNING.value)
+    if pg:
+        held = held.with_for_update()
+    return {
+        "claim": claim,
+        "done": done,
+        "retry": retry,
+        "held": held,
+        "by_ids": select(*_COLUMNS).where(T.id.in_(ids)),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +152,46 @@ class TaskEvent:
     type: str
     data: dict[str, Any]
     created_at: datetime
+
+
+_INSERT_TASK = Base.metadata.tables["agent_tasks"].insert()
+
+
+def _values(new: NewTask) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": new.id,
+        "tenant_id": new.tenant_id,
+        "kind": new.kind,
+        "agent_id": new.agent_id,
+        "agent_version": new.agent_version,
+        "task_type": new.task_type,
+        "input": new.input,
+        "status": TaskStatus.SUBMITTED.value,
+        "priority": new.priority,
+        "rank": -new.priority,
+        "result": None,
+        "error": None,
+        "retry_count": 0,
+        "max_retries": new.max_retries,
+        "crash_count": 0,
+        "timeout_s": new.timeout_s,
+        "idempotency_key": new.idempotency_key,
+        "created_by": new.created_by,
+        "created_at": now,
+        "started_at": None,
+        "completed_at": None,
+        "available_at": now,
+        "lease_owner": None,
+        "lease_epoch": 0,
+        "lease_expires_at": None,
+        "cancel_requested": False,
+    }
+
+
+def _task_of(values: dict[str, Any]) -> Task:
+    """The Task a freshly inserted row is (no need to read it back)."""
+    return _task(SimpleNamespace(**values))
 
 
 def _task(row: Any) -> Task:
@@ -191,44 +241,29 @@ class TaskRepository:
 
         Returns the task and whether it was created now.
         """
-        values = {
-            "id": new.id,
-            "tenant_id": new.tenant_id,
-            "kind": new.kind,
-            "agent_id": new.agent_id,
-            "agent_version": new.agent_version,
-            "task_type": new.task_type,
-            "input": new.input,
-            "status": TaskStatus.SUBMITTED.value,
-            "priority": new.priority,
-            "rank": -new.priority,
-            "retry_count": 0,
-            "max_retries": new.max_retries,
-            "crash_count": 0,
-            "timeout_s": new.timeout_s,
-            "idempotency_key": new.idempotency_key,
-            "created_by": new.created_by,
-            "created_at": utcnow(),
-            "available_at": utcnow(),
-            "lease_epoch": 0,
-            "cancel_requested": False,
-        }
-        if new.idempotency_key is not None:
-            existing = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
-            if existing is not None:
-                return existing, False
-            savepoint = self._c.begin_nested()
-            try:
-                row = self._c.execute(insert(T).values(**values).returning(*_COLUMNS)).one()
-            except IntegrityError:  # a concurrent submit with the same key won
-                savepoint.rollback()
-                found = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
-                assert found is not None
-                return found, False
-            savepoint.commit()
-            return _task(row), True
-        row = self._c.execute(insert(T).values(**values).returning(*_COLUMNS)).one()
-        return _task(row), True
+        values = _values(new)
+        if new.idempotency_key is None:
+            self.insert_many([new])
+            return _task_of(values), True
+        existing = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
+        if existing is not None:
+            return existing, False
+        savepoint = self._c.begin_nested()
+        try:
+            self._c.execute(_INSERT_TASK, values)
+        except IntegrityError:  # a concurrent submit with the same key won
+            savepoint.rollback()
+            found = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
+            assert found is not None
+            return found, False
+        savepoint.commit()
+        return _task_of(values), True
+
+    def insert_many(self, news: Sequence[NewTask]) -> list[Task]:
+        """Store many submitted tasks (without idempotency keys) in one statement."""
+        rows = [_values(new) for new in news]
+        self._c.execute(_INSERT_TASK, rows)
+        return [_task_of(values) for values in rows]
 
     def by_idempotency_key(self, tenant_id: str, key: str) -> Task | None:
         """The tenant's task submitted with this key, if any."""
@@ -296,22 +331,17 @@ class TaskRepository:
         """
         if not outcomes:
             return []
-        keys = [(o.task_id, o.epoch) for o in outcomes]
-        held_query = select(T.id).where(
-            tuple_(T.id, T.lease_epoch).in_(keys), T.status == TaskStatus.RUNNING.value
-        )
-        if self._pg:
-            held_query = held_query.with_for_update()
-        held = set(self._c.execute(held_query).scalars())
-        written = [o for o in outcomes if o.task_id in held]
+        statements = _statements(self._pg)
+        rows = self._c.execute(statements["held"], {"ids": [o.task_id for o in outcomes]})
+        held = {(r.id, r.lease_epoch) for r in rows}
+        written = [o for o in outcomes if (o.task_id, o.epoch) in held]
         if not written:
             return []
-        statements = _statements(self._pg)
         now = utcnow()
         finished = [o for o in written if o.status is not TaskStatus.SUBMITTED]
         retried = [o for o in written if o.status is TaskStatus.SUBMITTED]
         if finished:
-            rows: list[dict[str, Any]] = [
+            done: list[dict[str, Any]] = [
                 {
                     "task_id": o.task_id,
                     "new_status": o.status.value,
@@ -321,7 +351,7 @@ class TaskRepository:
                 }
                 for o in finished
             ]
-            self._c.execute(statements["done"], [self._dialect_params(r) for r in rows])
+            self._c.execute(statements["done"], [self._dialect_params(r) for r in done])
         for o in retried:
             delay = timedelta(seconds=o.retry_in or 0)
             row: dict[str, Any] = {
@@ -331,8 +361,8 @@ class TaskRepository:
             }
             row.update({"retry": delay} if self._pg else {"retry_at": now + delay})
             self._c.execute(statements["retry"], row)
-        query = select(*_COLUMNS).where(T.id.in_([o.task_id for o in written]))
-        return [_task(r) for r in self._c.execute(query)]
+        written_ids = [o.task_id for o in written]
+        return [_task(r) for r in self._c.execute(statements["by_ids"], {"ids": written_ids})]
 
     def _dialect_params(self, row: dict[str, Any]) -> dict[str, Any]:
         if self._pg:
