@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -49,7 +50,27 @@ async def start_services(settings: Settings, *, migrate_schema: bool) -> Service
     if migrate_schema:
         await migrate.upgrade(url)
     db = Database(url, pool_size=settings.db_pool_size)
-    return Services.build(settings, db, load_audit_signer(settings))
+    services = Services.build(settings, db, load_audit_signer(settings))
+    load_plugins(services)
+    return services
+
+
+def load_plugins(services: Services) -> None:
+    """Import each configured plugin module and call its ``setup(services)``.
+
+    A plugin registers Python tools (``services.tools``) and task handlers
+    (``services.handlers``); a missing module or ``setup`` stops start-up with a clear error.
+    """
+    for name in services.settings.plugins:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise RuntimeError(f"plugin {name!r} cannot be imported: {exc}") from exc
+        setup = getattr(module, "setup", None)
+        if not callable(setup):
+            raise RuntimeError(f"plugin {name!r} has no setup(services) function")
+        setup(services)
+        log.info("loaded plugin %s", name)
 
 
 def periodic_jobs(services: Services) -> PeriodicJobs:

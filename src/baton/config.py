@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from baton.llm.settings import LLMSettings
 
@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     demo_agents: bool = Field(
         default=True, description="First start creates the demo agents (local model)."
     )
+    plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Modules whose setup(services) registers Python tools and task handlers "
+        "(comma-separated in BATON_PLUGINS).",
+    )
     run_workers: bool = Field(default=True, description="Run task workers inside `baton serve`.")
     sandbox_wall_timeout_s: float = Field(default=10.0, gt=0, description="python tool: wall time.")
     sandbox_cpu_time_s: int = Field(default=5, ge=1, description="python tool: CPU seconds.")
@@ -90,6 +95,13 @@ class Settings(BaseSettings):
     mcp_stdio_requires_superadmin: bool = Field(
         default=True, description="Only a superadmin may register stdio (host command) servers."
     )
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
