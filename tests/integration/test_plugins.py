@@ -10,7 +10,7 @@ from baton.config import Settings
 
 
 async def test_a_plugin_adds_a_tool_agents_can_use(settings: Settings) -> None:
-    app = create_app(settings.model_copy(update={"plugins": ["tests.support.plugin_add"]}))
+    app = create_app(settings.model_copy(update={"plugins": ["baton.plugins.arithmetic"]}))
     async with app.router.lifespan_context(app):
         services = app.state.services
         assert "add" in services.handlers

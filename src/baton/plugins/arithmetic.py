@@ -1,4 +1,8 @@
-"""A test plugin: the `add` tool and the `add` task handler."""
+"""An example plugin: an `add` tool agents can be granted, and an `add` task kind.
+
+Enable it with `BATON_PLUGINS=baton.plugins.arithmetic`. The benchmarks use it (BENCH.md's
+agent unit calls `add(a, b)`; its trivial task returns a + b).
+"""
 
 from __future__ import annotations
 

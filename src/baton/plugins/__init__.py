@@ -1,0 +1,1 @@
+"""Plugins shipped with Baton; enable one with ``BATON_PLUGINS=baton.plugins.<name>``."""
