@@ -8,11 +8,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import audit_append, peers
+from bench import audit_append, baton_workloads, peers
 from bench.report import Figure, print_table
 
 WORKLOADS: dict[str, Callable[[], list[Figure]]] = {
     "audit": audit_append.run,
+    "w1": baton_workloads.w1,
+    "w2": baton_workloads.w2,
+    "w3": baton_workloads.w3,
+    "submit": baton_workloads.submit_latency,
     "w1-peers": peers.w1,
     "w2-peers": peers.w2,
     "w3-peers": peers.w3,

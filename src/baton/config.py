@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         default_factory=LLMSettings,
         description="Providers, keys, aliases and prices (OPENAI_API_KEY, BATON_LLM_*...).",
     )
-    worker_concurrency: int = Field(default=100, ge=1, description="Tasks one worker runs at once.")
+    worker_concurrency: int = Field(default=500, ge=1, description="Tasks one worker runs at once.")
     worker_lease_s: float = Field(default=30.0, ge=1, description="How long a claim holds.")
     worker_heartbeat_s: float = Field(default=5.0, gt=0, description="Lease renewal period.")
     worker_poll_s: float = Field(default=1.0, gt=0, description="Idle poll when no signal comes.")

@@ -109,7 +109,9 @@ class AgentRunner:
         tool_ctx = ToolContext(
             task.tenant_id, task.agent_id, task.agent_version, task.id, spec.tools, deadline
         )
-        journal = await ctx.queue.journal(task.id)
+        # A first attempt has no journal yet; only retries and re-leased tasks read it.
+        first_attempt = task.retry_count == 0 and task.crash_count == 0
+        journal = {} if first_attempt else await ctx.queue.journal(task.id)
         await self._record(task, AuditEntryType.PROMPT, {"messages": messages_to_openai(messages)})
         usage = Usage()
         for step in range(config.max_steps):

@@ -92,7 +92,7 @@ class LLMSettings(BaseSettings):
     max_retry_after_s: float = Field(
         default=60.0, ge=0, description="A longer Retry-After fails over instead of waiting."
     )
-    max_concurrency: int = Field(default=16, ge=1, description="Requests at once per provider.")
+    max_concurrency: int = Field(default=512, ge=1, description="Requests at once per provider.")
     concurrency: dict[str, int] = Field(
         default_factory=dict, description="Per-provider overrides of max_concurrency."
     )

@@ -22,7 +22,7 @@ from baton.domain.audit.entries import AuditEntryType
 from baton.domain.audit.log import AuditEvent, AuditLog
 from baton.domain.messages import ToolCall, ToolDefinition, canonical_json
 from baton.domain.tools import ToolGrant, ToolResult
-from baton.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
+from baton.tools.registry import MCP_PREFIX, Tool, ToolContext, ToolError, ToolRegistry
 
 __all__ = ["GatewayLimits", "ToolContext", "ToolGateway", "redact"]
 
@@ -97,7 +97,12 @@ class ToolGateway:
     ) -> list[ToolDefinition]:
         """The schemas of the granted tools that exist, for the model's tool list."""
         wanted = {g.name for g in grants}
-        tools = [t for t in await self._registry.tools(tenant_id) if t.name in wanted]
+        # Only MCP grants need the tenant's servers (a database read and maybe a start).
+        if any(name.startswith(MCP_PREFIX) for name in wanted):
+            available = await self._registry.tools(tenant_id)
+        else:
+            available = self._registry.registered()
+        tools = [t for t in available if t.name in wanted]
         return [ToolDefinition(t.name, t.description, dict(t.parameters)) for t in tools]
 
     async def call(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
