@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     worker_poll_s: float = Field(default=1.0, gt=0, description="Idle poll when no signal comes.")
     worker_max_crashes: int = Field(default=3, ge=1, description="Lost leases before failing.")
     worker_shutdown_grace_s: float = Field(default=10.0, ge=0)
+    tenant_max_running: int | None = Field(
+        default=None, ge=1, description="Running tasks per tenant at once, across all workers."
+    )
     task_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
     task_retry_cap_s: float = Field(default=300.0, ge=0)
     demo_agents: bool = Field(

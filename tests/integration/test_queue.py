@@ -179,3 +179,55 @@ async def test_priority_orders_the_claims(queue: TaskQueue) -> None:
     claimed = await queue.claim("w", 1)
     assert [t.id for t in claimed] == [high.id]
     assert [t.id for t in await queue.claim("w", 1)] == [low.id]
+
+
+async def _run_with_peak(
+    queue: TaskQueue, news: list[NewTask], key: str, workers: int = 2
+) -> dict[str, int]:
+    """Run ``news`` on several workers; return the peak of concurrently running tasks by key."""
+    running: Counter[str] = Counter()
+    peak: Counter[str] = Counter()
+
+    async def tracked(task: Task, ctx: TaskContext) -> dict[str, Any]:
+        group = str(getattr(task, key))
+        running[group] += 1
+        peak[group] = max(peak[group], running[group])
+        await asyncio.sleep(0.02)
+        running[group] -= 1
+        return {"output": 1}
+
+    settings = WorkerSettings(concurrency=30, claim_batch=10, poll_s=0.02, heartbeat_s=1)
+    pool = [Worker(queue, {"add": tracked}, settings, f"cap{i}") for i in range(workers)]
+    ids = [(await queue.submit(n, actor=None))[0].id for n in news]
+    for w in pool:
+        w.start()
+    try:
+        for _ in range(1500):
+            states = [await queue.get(None, i) for i in ids]
+            if all(t is not None and t.status.terminal for t in states):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        for w in pool:
+            await w.stop()
+    states = [await queue.get(None, i) for i in ids]
+    assert all(t is not None and t.status is TaskStatus.COMPLETED for t in states)
+    return dict(peak)
+
+
+async def test_per_agent_cap_holds_across_workers_under_load(queue: TaskQueue) -> None:
+    capped = [dataclasses.replace(_new(), agent_id="agent-x", agent_cap=3) for _ in range(60)]
+    free = [dataclasses.replace(_new(), agent_id="agent-y") for _ in range(60)]
+    mixed = [t for pair in zip(capped, free, strict=True) for t in pair]
+    peak = await _run_with_peak(queue, mixed, "agent_id")
+    assert peak["agent-x"] == 3  # reached, never exceeded
+    assert peak["agent-y"] > 3  # the uncapped agent was not held back
+
+
+async def test_per_tenant_cap_holds_across_workers(database: Database) -> None:
+    audit = AuditService(database, CheckpointSigner.generate())
+    limits = QueueLimits(tenant_max_running=4, retry=RetryPolicy(0.01, 0.05))
+    queue = TaskQueue(database, audit, Signals(), limits)
+    news = [dataclasses.replace(_new(), tenant_id=f"tenant-{i % 2}") for i in range(80)]
+    peak = await _run_with_peak(queue, news, "tenant_id")
+    assert peak == {"tenant-0": 4, "tenant-1": 4}

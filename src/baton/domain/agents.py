@@ -50,6 +50,7 @@ class AgentConfig:
     timeout_s: float = 300.0
     fallbacks: tuple[ModelRef, ...] = ()
     base_url: str | None = None
+    max_concurrency: int | None = None  # running tasks of this agent at once, all workers
 
     @classmethod
     def from_json(
@@ -98,6 +99,7 @@ class AgentConfig:
             "timeout_s": self.timeout_s,
             "fallbacks": [{"provider": f.provider, "model": f.model} for f in self.fallbacks],
             "base_url": self.base_url,
+            "max_concurrency": self.max_concurrency,
         }
         return {k: v for k, v in doc.items() if v is not None}
 
@@ -126,6 +128,9 @@ def _range_problem(key: str, value: object) -> str | None:
     if key == "timeout_s":
         ok = _number(value) and 0 < value <= TIMEOUT_S_LIMIT
         return None if ok else f"must be a number of seconds in (0, {TIMEOUT_S_LIMIT:g}]"
+    if key == "max_concurrency":
+        ok = _integer(value) and 1 <= value <= 100_000
+        return None if ok else "must be an integer from 1 to 100000"
     if key == "system_prompt":
         return None if isinstance(value, str) else "must be a string"
     if key == "base_url":
@@ -159,7 +164,7 @@ def config_problems(
         if key == "fallbacks":
             problems += _fallback_problems(value, providers, f"{field}.fallbacks")
             continue
-        if key in ("temperature", "max_tokens", "base_url") and value is None:
+        if key in ("temperature", "max_tokens", "base_url", "max_concurrency") and value is None:
             continue
         reason = _range_problem(key, value)
         if reason:

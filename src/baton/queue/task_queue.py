@@ -54,6 +54,7 @@ class QueueLimits:
 
     lease: timedelta = timedelta(seconds=30)
     max_crashes: int = 3
+    tenant_max_running: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -122,7 +123,7 @@ class TaskQueue:
 
         def write(conn: Connection) -> list[Task]:
             repo = TaskRepository(conn)
-            tasks = repo.claim(worker_id, limit, self.limits.lease)
+            tasks = repo.claim(worker_id, limit, self.limits.lease, self.limits.tenant_max_running)
             if tasks:
                 self._audit.append_sync(
                     conn, [status_event(t, "submitted", worker=worker_id) for t in tasks]

@@ -102,6 +102,7 @@ class Services:
             QueueLimits(
                 lease=timedelta(seconds=settings.worker_lease_s),
                 max_crashes=settings.worker_max_crashes,
+                tenant_max_running=settings.tenant_max_running,
                 retry=RetryPolicy(settings.task_retry_base_s, settings.task_retry_cap_s),
             ),
         )

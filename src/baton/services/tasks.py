@@ -92,7 +92,7 @@ class TaskService:
             )
             if existing is not None:
                 return existing, False
-        agent_id, version = await self._choose_agent(caller, request)
+        agent_id, version, cap = await self._choose_agent(caller, request)
         new = NewTask(
             id=new_id(),
             tenant_id=caller.tenant_id,
@@ -106,10 +106,13 @@ class TaskService:
             timeout_s=request.timeout_s,
             idempotency_key=request.idempotency_key,
             created_by=caller.key_id,
+            agent_cap=cap,
         )
         return await self.queue.submit(new, caller.key_id)
 
-    async def _choose_agent(self, caller: Principal, request: Submission) -> tuple[str, int]:
+    async def _choose_agent(
+        self, caller: Principal, request: Submission
+    ) -> tuple[str, int, int | None]:
         if request.agent_id is not None:
             try:
                 agent = await self._agents.get(caller, request.agent_id)
@@ -120,14 +123,15 @@ class TaskService:
                 ) from None
             if agent.status is not AgentStatus.ACTIVE:
                 raise Conflict(f"agent {agent.name!r} is {agent.status.value}; it takes no tasks")
-            return agent.id, agent.version
+            return agent.id, agent.version, agent.spec.config.max_concurrency
         candidates = await self._agents.find_agents_for_task(caller.tenant_id, request.task_type)
         if not candidates:
             raise InvalidInput(
                 f"no active agent has the capability {request.task_type!r}; name an agent_id",
                 details=[{"field": "task_type", "reason": "no matching agent"}],
             )
-        return candidates[0].id, candidates[0].version
+        best = candidates[0]
+        return best.id, best.version, best.spec.config.max_concurrency
 
     async def get(self, caller: Principal, task_id: str) -> Task:
         """One of the caller's tenant's tasks."""

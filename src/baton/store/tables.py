@@ -297,6 +297,7 @@ class AgentTaskRow(Base):
     max_retries: Mapped[int] = mapped_column(Integer)
     crash_count: Mapped[int] = mapped_column(Integer)
     timeout_s: Mapped[float | None] = mapped_column(Float)
+    agent_cap: Mapped[int | None] = mapped_column(Integer)  # the agent's max_concurrency
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -24,7 +24,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -53,17 +55,25 @@ def _statements(pg: bool) -> dict[str, Any]:
         now = bindparam("now", type_=UtcDateTime())
         lease_until = bindparam("lease_until", type_=UtcDateTime())
         retry_at = bindparam("retry_at", type_=UtcDateTime())
-    candidates = (
-        select(T.id)
-        .where(T.status == TaskStatus.SUBMITTED.value, T.available_at <= now)
+    ids: Any = bindparam("ids", expanding=True)
+    full_agents: Any = bindparam("full_agents", expanding=True)
+    full_tenants: Any = bindparam("full_tenants", expanding=True)
+    scan = (
+        select(T.id, T.tenant_id, T.agent_id, T.agent_cap)
+        .where(
+            T.status == TaskStatus.SUBMITTED.value,
+            T.available_at <= now,
+            or_(T.agent_id.is_(None), T.agent_id.not_in(full_agents)),
+            T.tenant_id.not_in(full_tenants),
+        )
         .order_by(T.rank, T.available_at, T.id)
         .limit(bindparam("limit"))
     )
     if pg:
-        candidates = candidates.with_for_update(skip_locked=True)
+        scan = scan.with_for_update(skip_locked=True)
     claim = (
         update(T)
-        .where(T.id.in_(candidates.scalar_subquery()))
+        .where(T.id.in_(ids), T.status == TaskStatus.SUBMITTED.value)
         .values(
             status=TaskStatus.RUNNING.value,
             lease_owner=bindparam("worker"),
@@ -98,11 +108,27 @@ def _statements(pg: bool) -> dict[str, Any]:
             retry_count=table.c.retry_count + bindparam("bump"),
         )
     )
-    ids: Any = bindparam("ids", expanding=True)
     held = select(T.id, T.lease_epoch).where(T.id.in_(ids), T.status == TaskStatus.RUNNING.value)
     if pg:
         held = held.with_for_update()
+    running = T.status == TaskStatus.RUNNING.value
+    count = func.count()
     return {
+        "full_agents": select(T.agent_id)
+        .where(running, T.agent_cap.is_not(None))
+        .group_by(T.agent_id, T.agent_cap)
+        .having(count >= T.agent_cap),
+        "full_tenants": select(T.tenant_id)
+        .where(running)
+        .group_by(T.tenant_id)
+        .having(count >= bindparam("cap")),
+        "scan": scan,
+        "running_by_agent": select(T.agent_id, func.count())
+        .where(running, T.agent_id.in_(ids))
+        .group_by(T.agent_id),
+        "running_by_tenant": select(T.tenant_id, func.count())
+        .where(running, T.tenant_id.in_(ids))
+        .group_by(T.tenant_id),
         "claim": claim,
         "done": done,
         "retry": retry,
@@ -127,6 +153,7 @@ class NewTask:
     timeout_s: float | None
     idempotency_key: str | None
     created_by: str | None
+    agent_cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +182,7 @@ class TaskEvent:
 
 
 _INSERT_TASK = Base.metadata.tables["agent_tasks"].insert()
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
 def _values(new: NewTask) -> dict[str, Any]:
@@ -176,6 +204,7 @@ def _values(new: NewTask) -> dict[str, Any]:
         "max_retries": new.max_retries,
         "crash_count": 0,
         "timeout_s": new.timeout_s,
+        "agent_cap": new.agent_cap,
         "idempotency_key": new.idempotency_key,
         "created_by": new.created_by,
         "created_at": now,
@@ -299,16 +328,70 @@ class TaskRepository:
         rows = self._c.execute(query.order_by(T.id.desc()).limit(limit))
         return [_task(r) for r in rows]
 
-    def claim(self, worker_id: str, limit: int, lease: timedelta) -> list[Task]:
-        """Lease up to ``limit`` claimable tasks to ``worker_id``, best first."""
-        params: dict[str, Any] = {"worker": worker_id, "limit": limit}
+    def claim(
+        self, worker_id: str, limit: int, lease: timedelta, tenant_cap: int | None = None
+    ) -> list[Task]:
+        """Lease up to ``limit`` claimable tasks to ``worker_id``, best first.
+
+        Tasks whose agent already runs ``agent_cap`` tasks, or whose tenant runs
+        ``tenant_cap``, wait; the counts hold across every worker (on PostgreSQL claims of
+        the same capped agent or tenant take turns on an advisory lock).
+        """
+        statements = _statements(self._pg)
+        params: dict[str, Any] = {"worker": worker_id}
         if self._pg:
             params["lease"] = lease
         else:
             now = utcnow()
             params.update(now=now, lease_until=now + lease)
-        statement = _statements(self._pg)["claim"]
-        return [_task(r) for r in self._c.execute(statement, params)]
+        # Agents and tenants already at their cap are skipped by the scan itself, so their
+        # queued tasks cannot crowd out everyone else's.
+        full_agents = list(self._c.execute(statements["full_agents"]).scalars())
+        full_tenants = (
+            list(self._c.execute(statements["full_tenants"], {"cap": tenant_cap}).scalars())
+            if tenant_cap
+            else []
+        )
+        scan_params = {k: v for k, v in params.items() if k == "now"}
+        scan_params.update(full_agents=full_agents, full_tenants=full_tenants, limit=limit)
+        rows = self._c.execute(statements["scan"], scan_params).all()
+        if any(r.agent_cap for r in rows) or tenant_cap:
+            chosen = self._within_caps(rows, limit, tenant_cap)
+        else:
+            chosen = [r.id for r in rows[:limit]]
+        if not chosen:
+            return []
+        claimed = self._c.execute(statements["claim"], {**params, "ids": chosen})
+        return sorted((_task(r) for r in claimed), key=lambda t: chosen.index(t.id))
+
+    def _within_caps(self, rows: Sequence[Any], limit: int, tenant_cap: int | None) -> list[str]:
+        statements = _statements(self._pg)
+        capped_agents = sorted({r.agent_id for r in rows if r.agent_cap and r.agent_id})
+        tenants = sorted({r.tenant_id for r in rows}) if tenant_cap else []
+        if self._pg:
+            for key in [f"agent:{a}" for a in capped_agents] + [f"tenant:{t}" for t in tenants]:
+                self._c.execute(_ADVISORY_LOCK, {"key": key})
+        agent_running: dict[str, int] = {}
+        if capped_agents:
+            found = self._c.execute(statements["running_by_agent"], {"ids": capped_agents})
+            agent_running = {agent: int(n) for agent, n in found}
+        tenant_running: dict[str, int] = {}
+        if tenants:
+            found = self._c.execute(statements["running_by_tenant"], {"ids": tenants})
+            tenant_running = {tenant: int(n) for tenant, n in found}
+        chosen: list[str] = []
+        for r in rows:
+            if len(chosen) >= limit:
+                break
+            if r.agent_cap and agent_running.get(r.agent_id, 0) >= r.agent_cap:
+                continue
+            if tenant_cap and tenant_running.get(r.tenant_id, 0) >= tenant_cap:
+                continue
+            chosen.append(r.id)
+            if r.agent_cap:
+                agent_running[r.agent_id] = agent_running.get(r.agent_id, 0) + 1
+            tenant_running[r.tenant_id] = tenant_running.get(r.tenant_id, 0) + 1
+        return chosen
 
     def renew(self, worker_id: str, lease: timedelta) -> list[tuple[str, bool]]:
         """Extend every lease ``worker_id`` holds (one statement for the whole process).

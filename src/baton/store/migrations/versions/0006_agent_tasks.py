@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("max_retries", sa.Integer(), nullable=False),
         sa.Column("crash_count", sa.Integer(), nullable=False),
         sa.Column("timeout_s", sa.Float(), nullable=True),
+        sa.Column("agent_cap", sa.Integer(), nullable=True),
         sa.Column("idempotency_key", sa.String(200), nullable=True),
         sa.Column("created_by", sa.String(36), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
