@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -43,6 +44,23 @@ def load_audit_signer(settings: Settings) -> CheckpointSigner:
     return signer
 
 
+def load_secret_key(settings: Settings) -> bytes:
+    """The server secret (webhook signing keys derive from it), kept outside the database.
+
+    ``BATON_SECRET_KEY`` wins; otherwise ``$BATON_DATA_DIR/secret.key``, generated
+    (mode 0600) on first use.
+    """
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode("utf-8")
+    path = settings.data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip().encode("utf-8")
+    secret = secrets.token_hex(32)
+    write_secret_file(path, secret)
+    log.info("generated the server secret key at %s", path)
+    return secret.encode("utf-8")
+
+
 async def start_services(settings: Settings, *, migrate_schema: bool) -> Services:
     """Open the database (migrating it first when asked) and build the services."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +68,7 @@ async def start_services(settings: Settings, *, migrate_schema: bool) -> Service
     if migrate_schema:
         await migrate.upgrade(url)
     db = Database(url, pool_size=settings.db_pool_size)
-    services = Services.build(settings, db, load_audit_signer(settings))
+    services = Services.build(settings, db, load_audit_signer(settings), load_secret_key(settings))
     load_plugins(services)
     return services
 
@@ -74,7 +92,7 @@ def load_plugins(services: Services) -> None:
 
 
 def periodic_jobs(services: Services) -> PeriodicJobs:
-    """The timers a server runs: checkpoints for idle logs, and audit retention."""
+    """The timers a server runs: checkpoints for idle logs, audit retention, webhooks."""
     settings = services.settings
     return PeriodicJobs(
         [
@@ -86,6 +104,7 @@ def periodic_jobs(services: Services) -> PeriodicJobs:
             Job(
                 "audit-retention", settings.audit_retention_interval_s, services.audit.run_retention
             ),
+            Job("webhooks", settings.webhook_poll_s, services.webhooks.deliver_due),
         ]
     )
 
@@ -141,6 +160,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         if listener is not None:
             await listener.stop()
         await jobs.stop()
+        await services.webhooks.aclose()
         await services.providers.aclose()
         await services.mcp.aclose()
         await services.db.dispose()
@@ -179,6 +199,7 @@ def create_app(
             if listener is not None:
                 await listener.stop()
             await jobs.stop()
+            await services.webhooks.aclose()
             await services.providers.aclose()
             await services.mcp.aclose()
             await services.db.dispose()

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     )
     task_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
     task_retry_cap_s: float = Field(default=300.0, ge=0)
+    webhook_allow_private: bool = Field(
+        default=False, description="Webhook URLs may reach private and loopback addresses."
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts before giving up.")
+    webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due webhooks go.")
+    webhook_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
+    webhook_retry_cap_s: float = Field(default=600.0, ge=0, description="Longest retry backoff.")
     demo_agents: bool = Field(
         default=True, description="First start creates the demo agents (local model)."
     )

@@ -43,6 +43,7 @@ COLLECTION_ROUTES = {
     "tasks.submit",
     "tasks.list",
     "events.stream",
+    "webhooks.secret",
 }
 
 

@@ -11,7 +11,16 @@ from prometheus_client import CollectorRegistry
 import baton
 from baton.api.errors import install_error_handlers
 from baton.api.middleware import BodyLimitMiddleware, HttpMetrics, ObservabilityMiddleware
-from baton.api.routes import agents, audit, health, projects, tasks, tenants, tools
+from baton.api.routes import (
+    agents,
+    audit,
+    health,
+    projects,
+    tasks,
+    tenants,
+    tools,
+    webhooks,
+)
 from baton.config import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -25,6 +34,7 @@ ROUTERS = (
     tasks.router,  # before agents: /api/agents/tasks is not an agent id
     agents.router,
     tools.router,
+    webhooks.router,
 )
 
 

@@ -46,6 +46,7 @@ MINIMUM_ROLE: dict[str, Role] = {
     "mcp_servers.create": Role.ADMIN,
     "mcp_servers.list": Role.VIEWER,
     "mcp_servers.delete": Role.ADMIN,
+    "webhooks.secret": Role.ADMIN,
 }
 
 

@@ -255,6 +255,12 @@ class TaskSubmit(StrictBody):
     max_retries: int = Field(default=3, ge=0, le=20)
     timeout_s: float | None = Field(default=None, gt=0, le=86_400)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    webhook_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="http(s) URL POSTed a signed task.completed/failed/cancelled event",
+    )
 
 
 class TaskPublic(BaseModel):

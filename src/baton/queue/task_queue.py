@@ -8,7 +8,7 @@ log, the stream and the table never disagree.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from baton.queue.signals import CANCEL, EVENTS, TASK_AVAILABLE, Signals, notify_
 from baton.services.audit import AuditService
 from baton.store.database import Database
 from baton.store.tasks import NewTask, Outcome, TaskEvent, TaskRepository
+from baton.store.webhooks import WebhookRepository
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,16 @@ class TaskQueue:
         self.signals = signals
         self.limits = limits
         self._submitter: Batcher[tuple[NewTask, str | None], Task] = Batcher(self.submit_many)
+        self.on_webhooks: Callable[[], None] | None = None
+        """Called after a transition committed webhook deliveries (to send them soon)."""
 
     def _after(self, *kinds: tuple[str, str]) -> None:
         for kind, value in kinds:
             self.signals.dispatch(kind, value)
+
+    def _webhooks_owed(self, owed: int) -> None:
+        if owed and self.on_webhooks is not None:
+            self.on_webhooks()
 
     async def submit(self, new: NewTask, actor: str | None) -> tuple[Task, bool]:
         """Store a task (or find its idempotent twin); True when it was created now.
@@ -144,7 +151,7 @@ class TaskQueue:
     async def finish(self, outcomes: Sequence[Outcome]) -> list[Task]:
         """Write attempt outcomes still covered by their lease; the rest are fenced off."""
 
-        def write(conn: Connection) -> list[Task]:
+        def write(conn: Connection) -> tuple[list[Task], int]:
             repo = TaskRepository(conn)
             written = repo.finish(outcomes)
             by_id = {o.task_id: o for o in outcomes}
@@ -160,9 +167,10 @@ class TaskQueue:
                 notify_in(conn, EVENTS)
                 if any(t.status is TaskStatus.SUBMITTED for t in written):
                     notify_in(conn, TASK_AVAILABLE)
-            return written
+            return written, WebhookRepository(conn).enqueue(written)
 
-        written = await self._db.run(write)
+        written, owed = await self._db.run(write)
+        self._webhooks_owed(owed)
         fenced = len(outcomes) - len(written)
         if fenced:
             log.warning("%d outcome(s) fenced off: their lease was lost", fenced)
@@ -192,10 +200,11 @@ class TaskQueue:
     async def reap(self) -> int:
         """Re-queue tasks whose worker vanished; fail those that keep killing workers."""
 
-        def write(conn: Connection) -> int:
+        def write(conn: Connection) -> tuple[int, int]:
             repo = TaskRepository(conn)
             expired = repo.expired()
             entries: list[AuditEvent] = []
+            failed: list[Task] = []
             for task in expired:
                 crashes = task.crash_count + 1
                 if crashes >= self.limits.max_crashes:
@@ -214,6 +223,7 @@ class TaskQueue:
                         status_event(now, "running", reason="lease expired"),
                     ]
                     repo.add_events([_stream_event(now, error=error)])
+                    failed.append(now)
                 else:
                     repo.requeue_crashed(task, self.limits.retry.delay(crashes))
                     now = repo.get(None, task.id)
@@ -224,9 +234,10 @@ class TaskQueue:
             if expired:
                 notify_in(conn, TASK_AVAILABLE)
                 notify_in(conn, EVENTS)
-            return len(expired)
+            return len(expired), WebhookRepository(conn).enqueue(failed)
 
-        reaped = await self._db.run(write)
+        reaped, owed = await self._db.run(write)
+        self._webhooks_owed(owed)
         if reaped:
             log.warning("re-queued or failed %d task(s) whose lease expired", reaped)
             self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
@@ -235,20 +246,23 @@ class TaskQueue:
     async def cancel(self, tenant_id: str, task_id: str, actor: str | None) -> Task | None:
         """Cancel a queued task now; ask a running one's worker to stop (within a second)."""
 
-        def write(conn: Connection) -> Task | None:
+        def write(conn: Connection) -> tuple[Task | None, int]:
             repo = TaskRepository(conn)
             before = repo.get(tenant_id, task_id)
             task = repo.request_cancel(tenant_id, task_id)
             if task is None or before is None or before.status.terminal:
-                return task
+                return task, 0
+            owed = 0
             if task.status is TaskStatus.CANCELLED:
                 event = status_event(task, before.status.value, actor, reason="cancelled")
                 self._audit.append_sync(conn, [event])
                 repo.add_events([_stream_event(task)])
+                owed = WebhookRepository(conn).enqueue([task])
             notify_in(conn, CANCEL, task_id)
-            return task
+            return task, owed
 
-        task = await self._db.run(write)
+        task, owed = await self._db.run(write)
+        self._webhooks_owed(owed)
         if task is not None:
             self._after((CANCEL, task_id))
         return task

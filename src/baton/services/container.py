@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from baton.services.mcp_servers import McpServerService, config_loader
 from baton.services.projects import ProjectService
 from baton.services.tasks import SpecCache, TaskService
 from baton.services.tenancy import TenancyService
+from baton.services.webhooks import WebhookSender, WebhookSettings
 from baton.store.database import Database
 from baton.tools.builtin import HttpLimits, builtin_tools
 from baton.tools.gateway import ToolGateway
@@ -48,6 +50,7 @@ class Services:
     tasks: TaskService
     providers: ProviderPool
     handlers: dict[str, Handler]
+    webhooks: WebhookSender
 
     def worker(self) -> Worker:
         """A worker for this process, with the configured pacing."""
@@ -65,8 +68,19 @@ class Services:
         )
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, signer: CheckpointSigner) -> Services:
-        """Wire the services for ``settings`` over ``db``."""
+    def build(
+        cls,
+        settings: Settings,
+        db: Database,
+        signer: CheckpointSigner,
+        secret: bytes | None = None,
+    ) -> Services:
+        """Wire the services for ``settings`` over ``db``.
+
+        ``secret`` is the server secret webhook signing keys derive from (see
+        ``bootstrap.load_secret_key``); without one, ``settings.secret_key`` or else a
+        random secret for this process only.
+        """
         audit = AuditService(
             db,
             signer,
@@ -110,6 +124,8 @@ class Services:
         gateway = ToolGateway(tools, audit)
         providers = ProviderPool(settings.llm)
         runner = AgentRunner(SpecCache(db), providers, gateway, audit)
+        webhooks = WebhookSender(db, secret or _fallback_secret(settings), _webhooks(settings))
+        queue.on_webhooks = webhooks.wake
         return cls(
             settings=settings,
             db=db,
@@ -129,7 +145,24 @@ class Services:
             ),
             signals=signals,
             queue=queue,
-            tasks=TaskService(db, queue, agents, audit),
+            tasks=TaskService(
+                db, queue, agents, audit, webhook_allow_private=settings.webhook_allow_private
+            ),
             providers=providers,
             handlers={AGENT_KIND: runner},
+            webhooks=webhooks,
         )
+
+
+def _webhooks(settings: Settings) -> WebhookSettings:
+    return WebhookSettings(
+        max_attempts=settings.webhook_max_attempts,
+        retry=RetryPolicy(settings.webhook_retry_base_s, settings.webhook_retry_cap_s),
+        allow_private=settings.webhook_allow_private,
+    )
+
+
+def _fallback_secret(settings: Settings) -> bytes:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode("utf-8")
+    return os.urandom(32)

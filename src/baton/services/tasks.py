@@ -20,9 +20,11 @@ from baton.domain.tenancy import Principal
 from baton.queue.task_queue import TaskQueue
 from baton.services.agents import AgentService
 from baton.services.audit import AuditService
+from baton.services.webhooks import check_webhook_url
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
 from baton.store.tasks import NewTask, TaskEvent, TaskRepository
+from baton.tools.addresses import AddressRefused
 
 MAX_RETRIES_LIMIT = 20
 TRACE_LIMIT = 5000
@@ -39,6 +41,7 @@ class Submission:
     max_retries: int = 3
     timeout_s: float | None = None
     idempotency_key: str | None = None
+    webhook_url: str | None = None
 
 
 class SpecCache:
@@ -65,12 +68,19 @@ class TaskService:
     """The tasks API's use cases."""
 
     def __init__(
-        self, db: Database, queue: TaskQueue, agents: AgentService, audit: AuditService
+        self,
+        db: Database,
+        queue: TaskQueue,
+        agents: AgentService,
+        audit: AuditService,
+        *,
+        webhook_allow_private: bool = False,
     ) -> None:
         self._db = db
         self.queue = queue
         self._agents = agents
         self._audit = audit
+        self._webhook_allow_private = webhook_allow_private
 
     async def submit(self, caller: Principal, request: Submission) -> tuple[Task, bool]:
         """Validate, pick the agent, and queue the task.
@@ -83,6 +93,8 @@ class TaskService:
             raise InvalidInput(f"input is larger than {MAX_INPUT_BYTES} bytes")
         if not 0 <= request.max_retries <= MAX_RETRIES_LIMIT:
             raise InvalidInput(f"max_retries must be between 0 and {MAX_RETRIES_LIMIT}")
+        if request.webhook_url is not None:
+            await self._check_webhook(request.webhook_url)
         if request.idempotency_key is not None:
             existing = await self._db.run(
                 lambda c: TaskRepository(c).by_idempotency_key(
@@ -107,8 +119,18 @@ class TaskService:
             idempotency_key=request.idempotency_key,
             created_by=caller.key_id,
             agent_cap=cap,
+            webhook_url=request.webhook_url,
         )
         return await self.queue.submit(new, caller.key_id)
+
+    async def _check_webhook(self, url: str) -> None:
+        """Refuse webhook URLs that are malformed or reach addresses they may not."""
+        try:
+            await check_webhook_url(url, allow_private=self._webhook_allow_private)
+        except AddressRefused as exc:
+            raise InvalidInput(
+                f"webhook_url: {exc}", details=[{"field": "webhook_url", "reason": exc.reason}]
+            ) from None
 
     async def _choose_agent(
         self, caller: Principal, request: Submission

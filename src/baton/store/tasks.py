@@ -154,6 +154,7 @@ class NewTask:
     idempotency_key: str | None
     created_by: str | None
     agent_cap: int | None = None
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,7 @@ def _values(new: NewTask) -> dict[str, Any]:
         "lease_epoch": 0,
         "lease_expires_at": None,
         "cancel_requested": False,
+        "webhook_url": new.webhook_url,
     }
 
 

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("lease_epoch", sa.Integer(), nullable=False),
         sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("webhook_url", sa.String(2000), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_agent_tasks"),
         sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_agent_tasks_idempotency"),
     )

@@ -1,0 +1,310 @@
+"""Webhooks on task completion: signed, durable (an outbox row per finished task), retried."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from baton.bootstrap import create_app
+from baton.config import Settings
+from baton.domain.webhooks import verify_signature
+from baton.llm.errors import InvalidRequest
+from baton.llm.scripted import ScriptedLLM
+from baton.services.container import Services
+from baton.store.webhooks import DeliveryRecord
+from tests.conftest import ADMIN_KEY
+from tests.support.tasks import calculator_script, make_agent, script, wait_for
+
+
+@dataclass
+class Received:
+    """One request the receiver got, byte for byte."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A tiny HTTP server on 127.0.0.1 answering with scripted statuses (then 200)."""
+
+    statuses: list[int] = field(default_factory=list)
+    always: int | None = None
+    requests: list[Received] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            headers = {}
+            for line in head[1:]:
+                if ":" in line:
+                    key, value = line.split(":", 1)
+                    headers[key.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.requests.append(Received(head[0].split(" ")[1], headers, body))
+            status = self.always or (self.statuses.pop(0) if self.statuses else 200)
+            writer.write(
+                f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".encode()
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    server = await asyncio.start_server(r.handle, "127.0.0.1", 0)
+    r.port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield r
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Receivers on loopback, quick polls and tiny backoffs."""
+    return settings.model_copy(
+        update={
+            "webhook_allow_private": True,
+            "webhook_poll_s": 0.05,
+            "webhook_retry_base_s": 0.01,
+            "webhook_retry_cap_s": 0.02,
+            "webhook_max_attempts": 3,
+        }
+    )
+
+
+def services_of(client: httpx.AsyncClient) -> Services:
+    services: Services = client._transport.app.state.services  # type: ignore[attr-defined]
+    return services
+
+
+async def deliveries_of(
+    client: httpx.AsyncClient, task_id: str, *, settled: bool = True, within: float = 10.0
+) -> list[DeliveryRecord]:
+    """The task's deliveries; with ``settled``, once none is pending any more."""
+    services = services_of(client)
+    tenant_id = (await services.tenancy.authenticate(ADMIN_KEY)).tenant_id
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        found = await services.webhooks.deliveries(tenant_id, task_id)
+        if not settled or (found and all(d.status != "pending" for d in found)):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"deliveries of {task_id} still pending: {found}")
+        await asyncio.sleep(0.02)
+
+
+async def submit(client: httpx.AsyncClient, agent_id: str, **extra: Any) -> str:
+    body = {"agent_id": agent_id, "task_type": "math", "input": {"prompt": "2+3?"}, **extra}
+    r = await client.post("/api/agents/tasks", json=body)
+    assert r.status_code == 202, r.text
+    task_id: str = r.json()["id"]
+    return task_id
+
+
+async def test_a_completed_task_sends_one_signed_delivery(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    task_id = await submit(client, agent["id"], webhook_url=receiver.url)
+    task = await wait_for(client, task_id)
+    [delivery] = await deliveries_of(client, task_id)
+    assert delivery.status == "delivered" and delivery.delivery.attempts == 1
+    assert delivery.delivered_at is not None and delivery.last_error is None
+    [request] = receiver.requests
+    assert request.path == "/hook"
+    headers = request.headers
+    assert headers["content-type"] == "application/json"
+    assert headers["x-baton-event"] == "task.completed"
+    assert headers["x-baton-delivery"] == delivery.delivery.id
+    secret = (await client.get("/api/webhooks/secret")).json()["secret"]
+    timestamp = int(headers["x-baton-timestamp"])
+    assert verify_signature(
+        bytes.fromhex(secret), timestamp, request.body, headers["x-baton-signature"]
+    )
+    assert not verify_signature(
+        bytes.fromhex(secret), timestamp, request.body + b" ", headers["x-baton-signature"]
+    )
+    payload = json.loads(request.body)
+    assert payload["event"] == "task.completed"
+    sent = payload["task"]
+    for key in ("id", "agent_id", "agent_version", "task_type", "status", "result", "error"):
+        assert sent[key] == task[key], key
+    assert sent["retry_count"] == task["retry_count"]
+    assert sent["result"]["output"] == 'DONE: {"result": 5}'
+    assert set(sent) == {
+        "id",
+        "agent_id",
+        "agent_version",
+        "task_type",
+        "status",
+        "result",
+        "error",
+        "retry_count",
+        "created_at",
+        "started_at",
+        "completed_at",
+    }
+    await asyncio.sleep(0.2)  # more polls send nothing more
+    assert len(receiver.requests) == 1
+
+
+async def test_a_failing_receiver_is_retried_until_it_answers(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.statuses = [500, 500]
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    task_id = await submit(client, agent["id"], webhook_url=receiver.url)
+    await wait_for(client, task_id)
+    [delivery] = await deliveries_of(client, task_id)
+    assert delivery.status == "delivered" and delivery.delivery.attempts == 3
+    assert len(receiver.requests) == 3
+    ids = {r.headers["x-baton-delivery"] for r in receiver.requests}
+    assert ids == {delivery.delivery.id}
+
+
+async def test_a_receiver_that_always_fails_is_given_up_on(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    receiver.always = 503
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    task_id = await submit(client, agent["id"], webhook_url=receiver.url)
+    await wait_for(client, task_id)
+    [delivery] = await deliveries_of(client, task_id)
+    assert delivery.status == "failed" and delivery.delivery.attempts == 3
+    assert delivery.last_error is not None and "HTTP 503" in delivery.last_error
+    assert len(receiver.requests) == 3
+
+
+async def test_an_unreachable_receiver_records_the_connection_error(
+    client: httpx.AsyncClient,
+) -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()  # nothing listens on the port any more
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    task_id = await submit(client, agent["id"], webhook_url=f"http://127.0.0.1:{port}/x")
+    await wait_for(client, task_id)
+    [delivery] = await deliveries_of(client, task_id)
+    assert delivery.status == "failed" and delivery.last_error
+
+
+async def test_failed_and_cancelled_tasks_send_their_events(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    script(client, "bad", ScriptedLLM(lambda m, t: InvalidRequest("bad request", provider="s")))
+    bad = await make_agent(client, "bad", model="bad", tools=[])
+    failed_id = await submit(client, bad["id"], webhook_url=receiver.url)
+    assert (await wait_for(client, failed_id))["status"] == "failed"
+    [failed] = await deliveries_of(client, failed_id)
+    assert failed.delivery.event == "task.failed" and failed.status == "delivered"
+    assert failed.delivery.payload["task"]["error"]
+
+    started = asyncio.Event()
+
+    async def hang(messages: object, tools: object) -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
+
+    script(client, "hang", ScriptedLLM(hang))
+    agent = await make_agent(client, "hanger", model="hang", tools=[], max_concurrency=1)
+    running_id = await submit(client, agent["id"], webhook_url=receiver.url)
+    await asyncio.wait_for(started.wait(), 10)
+    queued_id = await submit(client, agent["id"], webhook_url=receiver.url)
+    for task_id in (queued_id, running_id):  # the queued one is cancelled at once
+        r = await client.post(f"/api/agents/tasks/{task_id}/cancel")
+        assert r.status_code == 200, r.text
+        assert (await wait_for(client, task_id))["status"] == "cancelled"
+        [cancelled] = await deliveries_of(client, task_id)
+        assert cancelled.delivery.event == "task.cancelled" and cancelled.status == "delivered"
+    events = [r.headers["x-baton-event"] for r in receiver.requests]
+    assert events == ["task.failed", "task.cancelled", "task.cancelled"]
+
+
+async def test_no_webhook_url_means_no_delivery(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    task_id = await submit(client, agent["id"])
+    await wait_for(client, task_id)
+    await asyncio.sleep(0.2)
+    assert await deliveries_of(client, task_id, settled=False) == []
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata: refused always
+        "ftp://example.com/hook",
+        "http://127.0.0.1/" + "x" * 2000,
+        "not a url",
+        "http://user:pw@127.0.0.1/hook",
+    ],
+)
+async def test_bad_webhook_urls_are_422(client: httpx.AsyncClient, url: str) -> None:
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    body = {"agent_id": agent["id"], "task_type": "math", "input": {"prompt": "x"}}
+    r = await client.post("/api/agents/tasks", json={**body, "webhook_url": url})
+    assert r.status_code == 422, r.text
+    assert any(d["field"] == "webhook_url" for d in r.json()["error"]["details"]), r.json()
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
+            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+            yield c
+
+
+async def test_private_addresses_are_refused_by_default(settings: Settings) -> None:
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    async with app_client(strict) as client:
+        script(client, "calc", ScriptedLLM(calculator_script))
+        agent = await make_agent(client, "adder", model="calc")
+        body = {"agent_id": agent["id"], "task_type": "math", "input": {"prompt": "x"}}
+        for url in ("http://127.0.0.1:8080/hook", "http://10.0.0.1/hook", "http://[::1]/"):
+            r = await client.post("/api/agents/tasks", json={**body, "webhook_url": url})
+            assert r.status_code == 422, r.text
+            [detail] = r.json()["error"]["details"]
+            assert detail["field"] == "webhook_url", detail
+            assert "webhook_url" in r.json()["error"]["message"]
+
+
+async def test_the_secret_is_per_tenant_and_for_admins(client: httpx.AsyncClient) -> None:
+    from tests.support.api import make_tenant
+
+    mine = (await client.get("/api/webhooks/secret")).json()["secret"]
+    other = await make_tenant(client, "other")
+    theirs = await client.get("/api/webhooks/secret", headers=other.auth("admin"))
+    assert theirs.status_code == 200
+    assert len(bytes.fromhex(mine)) == 32 and theirs.json()["secret"] != mine
+    denied = await client.get("/api/webhooks/secret", headers=other.auth("developer"))
+    assert denied.status_code == 403
+    again = (await client.get("/api/webhooks/secret")).json()["secret"]
+    assert again == mine
