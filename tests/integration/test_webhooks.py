@@ -7,17 +7,28 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from baton.bootstrap import create_app
 from baton.config import Settings
+from baton.domain.audit import CheckpointSigner
+from baton.domain.ids import new_id
 from baton.domain.webhooks import verify_signature
 from baton.llm.errors import InvalidRequest
 from baton.llm.scripted import ScriptedLLM
+from baton.queue.signals import Signals
+from baton.queue.task_queue import QueueLimits, TaskQueue
+from baton.services.audit import AuditService
 from baton.services.container import Services
+from baton.services.webhooks import WebhookSender, WebhookSettings
+from baton.store.database import Database
+from baton.store.tables import AgentTaskRow
+from baton.store.tasks import NewTask
 from baton.store.webhooks import DeliveryRecord
 from tests.conftest import ADMIN_KEY
 from tests.support.tasks import calculator_script, make_agent, script, wait_for
@@ -308,3 +319,59 @@ async def test_the_secret_is_per_tenant_and_for_admins(client: httpx.AsyncClient
     assert denied.status_code == 403
     again = (await client.get("/api/webhooks/secret")).json()["secret"]
     assert again == mine
+
+
+async def test_a_task_failed_by_crashes_owes_a_delivery_sent_once(database: Database) -> None:
+    audit = AuditService(database, CheckpointSigner.generate())
+    limits = QueueLimits(lease=timedelta(seconds=30), max_crashes=1)
+    queue = TaskQueue(database, audit, Signals(), limits)
+    task, _ = await queue.submit(
+        NewTask(
+            id=new_id(),
+            tenant_id="tenant-w",
+            kind="add",
+            agent_id=None,
+            agent_version=None,
+            task_type="add",
+            input={},
+            priority=0,
+            max_retries=0,
+            timeout_s=None,
+            idempotency_key=None,
+            created_by=None,
+            webhook_url="http://127.0.0.1:9/hook",
+        ),
+        actor=None,
+    )
+    assert [t.id for t in await queue.claim("w", 1)] == [task.id]
+    async with database.engine.begin() as conn:  # the worker vanished: its lease ran out
+        await conn.execute(
+            update(AgentTaskRow).values(lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+    assert await queue.reap() == 1
+
+    seen: list[httpx.Request] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        await asyncio.sleep(0.05)  # both senders are busy at once
+        return httpx.Response(204)
+
+    transport = httpx.MockTransport(answer)
+    config = WebhookSettings(allow_private=True)
+    senders = [WebhookSender(database, b"master", config, transport=transport) for _ in "ab"]
+    counts = await asyncio.gather(*(s.deliver_due() for s in senders))
+    assert sorted(counts) == [0, 1]
+    [request] = seen
+    assert request.headers["x-baton-event"] == "task.failed"
+    assert request.headers["host"] == "127.0.0.1:9"
+    secret = senders[0].secret_for("tenant-w")
+    timestamp = int(request.headers["x-baton-timestamp"])
+    signature = request.headers["x-baton-signature"]
+    assert verify_signature(secret, timestamp, request.content, signature)
+    assert not verify_signature(b"another", timestamp, request.content, signature)
+    assert not verify_signature(secret, timestamp - 600, request.content, signature)
+    [delivery] = await senders[0].deliveries("tenant-w", task.id)
+    assert delivery.status == "delivered"
+    assert delivery.delivery.payload["task"]["error"].startswith("worker lost 1 times")
+    assert await senders[1].deliver_due() == 0
