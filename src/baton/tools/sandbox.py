@@ -344,7 +344,11 @@ class BubblewrapSandbox:
         finally:
             os.close(code_fd)
 
+        killed = False
+
         def kill() -> None:
+            nonlocal killed
+            killed = killed or proc.returncode is None
             _kill_tree(proc)
 
         assert proc.stdout is not None and proc.stderr is not None
@@ -377,7 +381,9 @@ class BubblewrapSandbox:
             stderr=err.text(),
             exit_code=exit_code,
             timed_out=timed_out,
-            killed_by_signal=_signal_of(exit_code),
+            # When Baton killed the run, say so: bwrap itself may exit 255 rather than
+            # report the signal, depending on which process of the chain died first.
+            killed_by_signal=signal.SIGKILL if killed else _signal_of(exit_code),
             truncated=out.truncated or err.truncated,
             duration_ms=duration_ms,
         )
