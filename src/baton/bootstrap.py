@@ -105,6 +105,7 @@ def periodic_jobs(services: Services) -> PeriodicJobs:
                 "audit-retention", settings.audit_retention_interval_s, services.audit.run_retention
             ),
             Job("webhooks", settings.webhook_poll_s, services.webhooks.deliver_due),
+            Job("rate-windows", 600.0, services.rate_limiter.prune),
         ]
     )
 

@@ -12,6 +12,7 @@ from baton.llm.accounting import UsageMeter
 from baton.llm.fallback import FallbackProvider
 from baton.llm.limits import ConcurrencyLimits
 from baton.llm.provider import LLMProvider
+from baton.llm.rate_limit import RateLimitedProvider, RequestRateLimiter
 from baton.llm.registry import build_provider
 from baton.llm.settings import LLMSettings
 
@@ -21,8 +22,9 @@ Key = tuple[str, str, str | None, tuple[tuple[str, str], ...]]
 class ProviderPool:
     """Builds and caches the providers agents use."""
 
-    def __init__(self, settings: LLMSettings) -> None:
+    def __init__(self, settings: LLMSettings, limiter: RequestRateLimiter | None = None) -> None:
         self._settings = settings
+        self._limiter = limiter
         self._limits = ConcurrencyLimits(settings.max_concurrency, settings.concurrency)
         self.meter = UsageMeter(settings.price_table())
         self._providers: dict[Key, LLMProvider] = {}
@@ -51,7 +53,7 @@ class ProviderPool:
 
     def _build(self, config: AgentConfig, fallbacks: tuple[tuple[str, str], ...]) -> LLMProvider:
         def one(provider: str, model: str, base_url: str | None) -> LLMProvider:
-            return build_provider(
+            built = build_provider(
                 provider,
                 model,
                 self._settings,
@@ -59,12 +61,19 @@ class ProviderPool:
                 limits=self._limits,
                 meter=self.meter,
             )
+            return self._rate_limited(built, provider)
 
         primary = one(config.provider, config.model, config.base_url)
         if not fallbacks:
             return primary
         chain = [primary] + [one(p, m, None) for p, m in fallbacks]
         return FallbackProvider(chain)
+
+    def _rate_limited(self, provider: LLMProvider, name: str) -> LLMProvider:
+        per_minute = self._settings.requests_per_minute.get(name)
+        if per_minute is None or self._limiter is None:
+            return provider
+        return RateLimitedProvider(provider, self._limiter, name, per_minute)
 
     async def aclose(self) -> None:
         """Close every provider (HTTP clients, the local model's thread)."""

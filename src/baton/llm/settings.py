@@ -93,6 +93,10 @@ class LLMSettings(BaseSettings):
         default=60.0, ge=0, description="A longer Retry-After fails over instead of waiting."
     )
     max_concurrency: int = Field(default=512, ge=1, description="Requests at once per provider.")
+    requests_per_minute: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-provider request rate limits, enforced across every worker.",
+    )
     concurrency: dict[str, int] = Field(
         default_factory=dict, description="Per-provider overrides of max_concurrency."
     )

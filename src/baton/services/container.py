@@ -19,6 +19,7 @@ from baton.services.audit import AuditService
 from baton.services.health import HealthService
 from baton.services.mcp_servers import McpServerService, config_loader
 from baton.services.projects import ProjectService
+from baton.services.rate_limits import DatabaseRateLimiter
 from baton.services.tasks import SpecCache, TaskService
 from baton.services.tenancy import TenancyService
 from baton.services.webhooks import WebhookSender, WebhookSettings
@@ -49,6 +50,7 @@ class Services:
     queue: TaskQueue
     tasks: TaskService
     providers: ProviderPool
+    rate_limiter: DatabaseRateLimiter
     handlers: dict[str, Handler]
     webhooks: WebhookSender
 
@@ -122,7 +124,8 @@ class Services:
         )
         agents = AgentService(db, audit, known_tools=tools.knows)
         gateway = ToolGateway(tools, audit)
-        providers = ProviderPool(settings.llm)
+        rate_limiter = DatabaseRateLimiter(db)
+        providers = ProviderPool(settings.llm, rate_limiter)
         runner = AgentRunner(SpecCache(db), providers, gateway, audit)
         webhooks = WebhookSender(db, secret or _fallback_secret(settings), _webhooks(settings))
         queue.on_webhooks = webhooks.wake
@@ -149,6 +152,7 @@ class Services:
                 db, queue, agents, audit, webhook_allow_private=settings.webhook_allow_private
             ),
             providers=providers,
+            rate_limiter=rate_limiter,
             handlers={AGENT_KIND: runner},
             webhooks=webhooks,
         )
