@@ -32,7 +32,16 @@ def main(names: list[str]) -> None:
     figures: list[Figure] = []
     for name in chosen:
         print(f"running {name} ...", file=sys.stderr)
-        figures += WORKLOADS[name]()
+        try:
+            done = WORKLOADS[name]()
+        except Exception as exc:  # one void workload must not lose the others' figures
+            done = [Figure(name, "-", "VOID", f"{type(exc).__name__}: {exc}"[:120])]
+        for figure in done:
+            print(
+                f"  {figure.workload} | {figure.system} | {figure.value} | {figure.note}",
+                file=sys.stderr,
+            )
+        figures += done
     print_table(figures)
 
 

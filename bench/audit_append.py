@@ -13,6 +13,7 @@ from baton.domain.audit.log import AuditEvent
 from baton.services.audit import AuditService
 from baton.store import migrate
 from baton.store.database import Database
+from bench.databases import fresh_postgres
 from bench.report import Figure, latency_summary
 
 APPENDS = int(os.environ.get("BENCH_AUDIT_APPENDS", "10000"))
@@ -51,7 +52,7 @@ def run() -> list[Figure]:
         )
     pg = os.environ.get("BATON_BENCH_DATABASE_URL")
     if pg:
-        samples = asyncio.run(measure(pg))
+        samples = asyncio.run(measure(fresh_postgres(pg, "baton_bench_audit")))
         figures.append(
             Figure("audit append", "Baton, PostgreSQL", latency_summary(samples), f"{APPENDS}")
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bench.databases import fresh_postgres
 from bench.fakellm import start_fake_llm
 from bench.report import Figure, latency_summary
 
@@ -280,19 +281,6 @@ async def _w2(database_url: str | None, data_dir: Path) -> tuple[float, float]:
         await services.db.dispose()
 
 
-def _fresh_pg(url: str) -> str:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    name = "baton_bench_w2"
-    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
 def _w2_figure(system: str, enqueue: float, drain: float) -> Figure:
     return Figure("W2 queue", system, f"drain {drain:,.0f}/s", f"enqueue {enqueue:,.0f}/s")
 
@@ -302,21 +290,11 @@ def w2() -> list[Figure]:
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         enqueue, drain = asyncio.run(_w2(None, Path(tmp)))
-        figures.append(
-            Figure(
-                "W2 queue", "Baton, SQLite", f"drain {drain:,.0f}/s", f"enqueue {enqueue:,.0f}/s"
-            )
-        )
+        figures.append(_w2_figure("Baton, SQLite", enqueue, drain))
         if PG_URL:
-            enqueue, drain = asyncio.run(_w2(_fresh_pg(PG_URL), Path(tmp) / "pg"))
-            figures.append(
-                Figure(
-                    "W2 queue",
-                    "Baton, PostgreSQL",
-                    f"drain {drain:,.0f}/s",
-                    f"enqueue {enqueue:,.0f}/s",
-                )
-            )
+            pg_url = fresh_postgres(PG_URL, "baton_bench_w2")
+            enqueue, drain = asyncio.run(_w2(pg_url, Path(tmp) / "pg"))
+            figures.append(_w2_figure("Baton, PostgreSQL (1 worker)", enqueue, drain))
     return figures
 
 
