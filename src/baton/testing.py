@@ -10,18 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from baton.domain.audit import (
-    AuditEntryType,
     AuditRecord,
     Checkpoint,
     CheckpointSigner,
     LogVerifier,
     MerkleAccumulator,
     VerificationReport,
-    new_nonce,
-    payload_commitment,
-    record_leaf_hash,
 )
-from baton.domain.audit.log import AuditEvent, AuditPage, AuditSearch, StoredEntry
+from baton.domain.audit.log import AuditEvent, AuditPage, AuditSearch, StoredEntry, seal_entry
 from baton.llm.scripted import ScriptedLLM
 
 __all__ = ["InMemoryAuditLog", "ScriptedLLM"]
@@ -47,23 +43,9 @@ class InMemoryAuditLog:
     async def append(self, event: AuditEvent) -> AuditRecord:
         """Record one event."""
         tree = self._trees.setdefault(event.tenant_id, MerkleAccumulator())
-        nonce = new_nonce()
-        payload = dict(event.payload)
-        record = AuditRecord(
-            tenant_id=event.tenant_id,
-            seq=tree.size,
-            entry_type=AuditEntryType(event.entry_type),
-            created_at=self._clock(),
-            actor=event.actor,
-            agent_id=event.agent_id,
-            task_id=event.task_id,
-            payload_hash=payload_commitment(nonce, payload),
-        )
-        leaf = record_leaf_hash(record)
-        tree.append(leaf)
-        self._entries.setdefault(event.tenant_id, []).append(
-            StoredEntry(record, leaf, nonce, payload)
-        )
+        entry = seal_entry(tree, event, dict(event.payload), self._clock())
+        record = entry.record
+        self._entries.setdefault(event.tenant_id, []).append(entry)
         signed = self.checkpoints.setdefault(event.tenant_id, [])
         if not signed or tree.size - signed[-1].size >= self._every:
             signed.append(

@@ -17,16 +17,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from baton.domain.audit import (
-    AuditEntryType,
     AuditRecord,
     Checkpoint,
     CheckpointSigner,
     LogVerifier,
     MerkleAccumulator,
     VerificationReport,
-    new_nonce,
-    payload_commitment,
-    record_leaf_hash,
 )
 from baton.domain.audit.log import (
     AuditEvent,
@@ -35,6 +31,7 @@ from baton.domain.audit.log import (
     StoredEntry,
     admin_action,
     entry_json,
+    seal_entry,
 )
 from baton.domain.audit.tree import MerkleTree
 from baton.domain.errors import InvalidInput
@@ -110,32 +107,14 @@ class AuditService:
         now = self._clock()
         if head.last_created_at is not None and now < head.last_created_at:
             now = head.last_created_at  # times never go backwards within a log
-        rows = []
-        records = []
-        for event in events:
-            payload = _plain_json(event.payload)
-            nonce = new_nonce()
-            record = AuditRecord(
-                tenant_id=tenant_id,
-                seq=tree.size,
-                entry_type=AuditEntryType(event.entry_type),
-                created_at=now,
-                actor=event.actor,
-                agent_id=event.agent_id,
-                task_id=event.task_id,
-                payload_hash=payload_commitment(nonce, payload),
-            )
-            leaf = record_leaf_hash(record)
-            tree.append(leaf)
-            rows.append((record, leaf, nonce, payload))
-            records.append(record)
-        repo.insert_entries(rows)
+        sealed = [seal_entry(tree, e, _plain_json(e.payload), now) for e in events]
+        repo.insert_entries(sealed)
         head.size, head.frontier, head.last_created_at = tree.size, list(tree.frontier), now
         if self._checkpoint_due(head.size, head.checkpoint_size, head.checkpoint_at, now):
             repo.insert_checkpoint(self.signer.sign(tenant_id, tree.size, tree.root(), now))
             head.checkpoint_size, head.checkpoint_at = tree.size, now
         repo.save_head(head)
-        return records
+        return [entry.record for entry in sealed]
 
     def _checkpoint_due(
         self, size: int, signed_size: int, signed_at: datetime | None, now: datetime

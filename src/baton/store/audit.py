@@ -159,15 +159,17 @@ class AuditRepository:
             },
         )
 
-    def insert_entries(
-        self, entries: Sequence[tuple[AuditRecord, bytes, bytes, dict[str, Any]]]
-    ) -> None:
-        """Insert (record, leaf hash, nonce, payload) tuples."""
+    def insert_entries(self, entries: Sequence[StoredEntry]) -> None:
+        """Insert freshly sealed entries with their payloads."""
         if not entries:
             return
-        self._c.execute(
-            _INSERT_ENTRY,
-            [
+        entry_rows = []
+        payload_rows = []
+        for e in entries:
+            r = e.record
+            if e.nonce is None or e.payload is None:
+                raise ValueError(f"entry {r.seq} has no payload: only sealed entries go in")
+            entry_rows.append(
                 {
                     "tenant_id": r.tenant_id,
                     "seq": r.seq,
@@ -177,18 +179,19 @@ class AuditRepository:
                     "agent_id": r.agent_id,
                     "task_id": r.task_id,
                     "payload_hash": r.payload_hash.hex(),
-                    "leaf_hash": leaf.hex(),
+                    "leaf_hash": e.leaf_hash.hex(),
                 }
-                for r, leaf, _, _ in entries
-            ],
-        )
-        self._c.execute(
-            _INSERT_PAYLOAD,
-            [
-                {"tenant_id": r.tenant_id, "seq": r.seq, "nonce": nonce.hex(), "payload": payload}
-                for r, _, nonce, payload in entries
-            ],
-        )
+            )
+            payload_rows.append(
+                {
+                    "tenant_id": r.tenant_id,
+                    "seq": r.seq,
+                    "nonce": e.nonce.hex(),
+                    "payload": e.payload,
+                }
+            )
+        self._c.execute(_INSERT_ENTRY, entry_rows)
+        self._c.execute(_INSERT_PAYLOAD, payload_rows)
 
     def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Store a signed checkpoint."""

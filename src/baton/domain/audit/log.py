@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from baton.domain.audit.checkpoint import Checkpoint
-from baton.domain.audit.entries import AuditEntryType, AuditRecord
+from baton.domain.audit.entries import (
+    AuditEntryType,
+    AuditRecord,
+    new_nonce,
+    payload_commitment,
+    record_leaf_hash,
+)
+from baton.domain.audit.merkle import MerkleAccumulator
 from baton.domain.audit.verification import VerificationReport
 
 
@@ -95,6 +102,31 @@ class AuditLog(Protocol):
     async def verify(self, tenant_id: str, trusted: Checkpoint | None = None) -> VerificationReport:
         """Check the tenant's whole log (and that it extends ``trusted``)."""
         ...
+
+
+def seal_entry(
+    tree: MerkleAccumulator, event: AuditEvent, payload: dict[str, Any], created_at: datetime
+) -> StoredEntry:
+    """Make ``event`` the next entry of the log whose Merkle frontier is ``tree``.
+
+    Commits the payload under a fresh nonce, hashes the record into its leaf and appends
+    the leaf to ``tree``. The database-backed log and the in-memory fake both seal entries
+    here, so they cannot disagree on what a leaf is.
+    """
+    nonce = new_nonce()
+    record = AuditRecord(
+        tenant_id=event.tenant_id,
+        seq=tree.size,
+        entry_type=AuditEntryType(event.entry_type),
+        created_at=created_at,
+        actor=event.actor,
+        agent_id=event.agent_id,
+        task_id=event.task_id,
+        payload_hash=payload_commitment(nonce, payload),
+    )
+    leaf = record_leaf_hash(record)
+    tree.append(leaf)
+    return StoredEntry(record, leaf, nonce, payload)
 
 
 def entry_json(entry: StoredEntry) -> dict[str, Any]:
