@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         default=True, description="`baton serve` upgrades the schema to head before serving."
     )
     db_pool_size: int = Field(default=10, ge=1)
+    read_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds API keys and agents read on the request path are reused; a key "
+        "revoked or an agent changed through another process counts within this time "
+        "(this process drops its copies at once; 0: never cached).",
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Base64 Ed25519 seed for checkpoints; else $BATON_DATA_DIR/audit.key.",

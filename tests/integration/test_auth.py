@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
@@ -183,3 +184,24 @@ async def test_first_start_uses_baton_admin_key(
     r = await client.get("/api/tenants", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     assert r.status_code == 200
     assert not (settings.data_dir / "admin.key").exists()
+
+
+async def test_a_key_revoked_through_another_process_stops_within_the_cache_time(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    t = await make_tenant(client, "acme")
+    r = await client.post(
+        f"/api/tenants/{t.tenant_id}/api-keys", json={"name": "ci", "role": "viewer"}
+    )
+    key_id, secret = r.json()["id"], r.json()["key"]
+    auth = {"Authorization": f"Bearer {secret}"}
+    # A second server on the same database, with a short read cache.
+    other = create_app(settings.model_copy(update={"read_cache_s": 0.3}))
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://other") as remote:
+            assert (await remote.get("/api/projects", headers=auth)).status_code == 200
+            revoked = await client.delete(f"/api/api-keys/{key_id}", headers=t.auth("admin"))
+            assert revoked.status_code == 200
+            await asyncio.sleep(0.4)
+            assert (await remote.get("/api/projects", headers=auth)).status_code == 401

@@ -61,6 +61,49 @@ async def test_task_type_picks_a_matching_agent(client: httpx.AsyncClient) -> No
     assert none.json()["error"]["details"][0]["field"] == "task_type"
 
 
+async def test_an_agent_changed_here_counts_for_the_next_submission_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc", capabilities=["arith"])
+    body = {"agent_id": agent["id"], "task_type": "arith", "input": {"prompt": "x"}}
+    by_type = {"task_type": "arith", "input": {"prompt": "x"}}
+    assert (await client.post("/api/agents/tasks", json=body)).json()["agent_version"] == 1
+    assert (await client.post("/api/agents/tasks", json=by_type)).status_code == 202
+    patched = await client.patch(
+        f"/api/agents/{agent['id']}",
+        json={"config": {"provider": "scripted", "model": "calc", "max_steps": 5}},
+    )
+    assert patched.status_code == 200, patched.text
+    assert (await client.post("/api/agents/tasks", json=body)).json()["agent_version"] == 2
+    assert (await client.post("/api/agents/tasks", json=by_type)).json()["agent_version"] == 2
+    await client.delete(f"/api/agents/{agent['id']}")
+    assert (await client.post("/api/agents/tasks", json=body)).status_code == 409
+    assert (await client.post("/api/agents/tasks", json=by_type)).status_code == 422
+    newcomer = await make_agent(client, "counter", model="calc", capabilities=["arith"])
+    found = await client.post("/api/agents/tasks", json=by_type)
+    assert found.json()["agent_id"] == newcomer["id"]
+
+
+async def test_a_retried_submission_is_answered_even_after_its_agent_went(
+    client: httpx.AsyncClient,
+) -> None:
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    body = {
+        "agent_id": agent["id"],
+        "task_type": "math",
+        "input": {"prompt": "x"},
+        "idempotency_key": "k-1",
+    }
+    first = await client.post("/api/agents/tasks", json=body)
+    await client.delete(f"/api/agents/{agent['id']}")
+    again = await client.post("/api/agents/tasks", json=body)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = await client.post("/api/agents/tasks", json={**body, "idempotency_key": "k-2"})
+    assert other.status_code == 409
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -23,6 +23,7 @@ from baton.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baton.domain.tenancy import Principal, Role
 from baton.llm.registry import provider_names
 from baton.services.audit import AuditService
+from baton.services.ttl_cache import TtlCache
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
 from baton.store.unit_of_work import UnitOfWork
@@ -102,10 +103,24 @@ def _event(agent: Agent, caller: Principal, action: str, **details: Any) -> Audi
 class AgentService:
     """The agent registry, tenant-scoped; global agents are shared and superadmin-edited."""
 
-    def __init__(self, db: Database, audit: AuditService, known_tools: KnownTools) -> None:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditService,
+        known_tools: KnownTools,
+        *,
+        cache_s: float = 0.0,
+    ) -> None:
         self._db = db
         self._audit = audit
         self._known_tools = known_tools
+        # Task submission reads agents on every request; writes below drop these copies.
+        self._by_id: TtlCache[tuple[str, str], Agent] = TtlCache(cache_s)
+        self._by_type: TtlCache[tuple[str, str], list[Agent]] = TtlCache(cache_s)
+
+    def _forget(self) -> None:
+        self._by_id.drop()
+        self._by_type.drop()
 
     def _spec(
         self,
@@ -125,7 +140,9 @@ class AgentService:
     async def create(self, caller: Principal, definition: AgentDefinition) -> Agent:
         """Create an agent and its version 1 in the caller's tenant (or a global one)."""
         async with self._db.transaction() as uow:
-            return await self._create_in(uow, caller, definition)
+            agent = await self._create_in(uow, caller, definition)
+        self._forget()
+        return agent
 
     async def _create_in(
         self, uow: UnitOfWork, caller: Principal, definition: AgentDefinition
@@ -153,6 +170,15 @@ class AgentService:
         """An agent of the caller's tenant or a global one; NotFound otherwise."""
         async with self._db.transaction(write=False) as uow:
             return await self._visible(uow, caller, agent_id)
+
+    async def get_recent(self, caller: Principal, agent_id: str) -> Agent:
+        """``get``, served from a copy at most ``cache_s`` old (task submission)."""
+        key = (caller.tenant_id, agent_id)
+        agent = self._by_id.get(key)
+        if agent is None:
+            agent = await self.get(caller, agent_id)
+            self._by_id.put(key, agent)
+        return agent
 
     async def find(self, caller: Principal, name_or_id: str) -> Agent:
         """An agent by id, else by name (the tenant's own before a global one)."""
@@ -211,6 +237,7 @@ class AgentService:
         async with self._db.transaction() as uow:
             agent = await self._writable(uow, caller, agent_id)
             agent, _ = await self._change_in(uow, caller, agent, changes)
+        self._forget()
         return agent
 
     async def deactivate(self, caller: Principal, agent_id: str) -> Agent:
@@ -222,6 +249,7 @@ class AgentService:
                 event = _event(agent, caller, "agent.deactivated", previous=agent.status.value)
                 await self._audit.append_in(uow, [event])
                 agent = await self._visible(uow, caller, agent_id)
+        self._forget()
         return agent
 
     async def apply(
@@ -235,20 +263,24 @@ class AgentService:
         async with self._db.transaction() as uow:
             agent = await uow.agents.get_by_name(caller.tenant_id, definition.name)
             if agent is None or agent.tenant_id != caller.tenant_id:
-                return await self._create_in(uow, caller, definition), ApplyOutcome.CREATED
-            if agent.is_global != definition.is_global:
-                reason = "cannot change whether an existing agent is global"
-                raise InvalidInput(reason, details=[{"field": "global", "reason": reason}])
-            self._check_writable(caller, agent)
-            changes = AgentChanges(
-                description=definition.description,
-                status=definition.status,
-                capabilities=definition.capabilities,
-                tools=definition.tools,
-                config=definition.config,
-            )
-            agent, changed = await self._change_in(uow, caller, agent, changes)
-        return agent, ApplyOutcome.UPDATED if changed else ApplyOutcome.UNCHANGED
+                agent = await self._create_in(uow, caller, definition)
+                outcome = ApplyOutcome.CREATED
+            else:
+                if agent.is_global != definition.is_global:
+                    reason = "cannot change whether an existing agent is global"
+                    raise InvalidInput(reason, details=[{"field": "global", "reason": reason}])
+                self._check_writable(caller, agent)
+                changes = AgentChanges(
+                    description=definition.description,
+                    status=definition.status,
+                    capabilities=definition.capabilities,
+                    tools=definition.tools,
+                    config=definition.config,
+                )
+                agent, changed = await self._change_in(uow, caller, agent, changes)
+                outcome = ApplyOutcome.UPDATED if changed else ApplyOutcome.UNCHANGED
+        self._forget()
+        return agent, outcome
 
     async def _writable(self, uow: UnitOfWork, caller: Principal, agent_id: str) -> Agent:
         agent = await self._visible(uow, caller, agent_id)
@@ -303,9 +335,17 @@ class AgentService:
         return await self._visible(uow, caller, agent.id), True
 
     async def find_agents_for_task(self, tenant_id: str, task_type: str) -> list[Agent]:
-        """Active agents (the tenant's and global ones) that serve ``task_type``, best first."""
-        async with self._db.transaction(write=False) as uow:
-            return await self.agents_for_task_in(uow, tenant_id, task_type)
+        """Active agents (the tenant's and global ones) that serve ``task_type``, best first.
+
+        Served from a copy at most ``cache_s`` old.
+        """
+        key = (tenant_id, task_type)
+        found = self._by_type.get(key)
+        if found is None:
+            async with self._db.transaction(write=False) as uow:
+                found = await self.agents_for_task_in(uow, tenant_id, task_type)
+            self._by_type.put(key, found)
+        return found
 
     @staticmethod
     async def agents_for_task_in(uow: UnitOfWork, tenant_id: str, task_type: str) -> list[Agent]:

@@ -122,7 +122,7 @@ class Services:
                 retry=RetryPolicy(settings.task_retry_base_s, settings.task_retry_cap_s),
             ),
         )
-        agents = AgentService(db, audit, known_tools=tools.knows)
+        agents = AgentService(db, audit, known_tools=tools.knows, cache_s=settings.read_cache_s)
         gateway = ToolGateway(tools, audit)
         rate_limiter = DatabaseRateLimiter(db)
         providers = ProviderPool(settings.llm, rate_limiter)
@@ -132,7 +132,7 @@ class Services:
         return cls(
             settings=settings,
             db=db,
-            tenancy=TenancyService(db, audit),
+            tenancy=TenancyService(db, audit, auth_cache_s=settings.read_cache_s),
             projects=ProjectService(db, audit),
             health=HealthService(db),
             audit=audit,

@@ -95,16 +95,15 @@ class TaskService:
             raise InvalidInput(f"max_retries must be between 0 and {MAX_RETRIES_LIMIT}")
         if request.webhook_url is not None:
             await self._check_webhook(request.webhook_url)
-        if request.idempotency_key is not None:
-            existing = await self._db.run(
-                lambda c: TaskRepository(c).by_idempotency_key(
-                    caller.tenant_id, request.idempotency_key or ""
-                ),
-                write=False,
-            )
-            if existing is not None:
-                return existing, False
-        agent_id, version, cap = await self._choose_agent(caller, request)
+        try:
+            agent_id, version, cap = await self._choose_agent(caller, request)
+        except (InvalidInput, Conflict):
+            # A retried submission whose task exists is answered even if its agent has
+            # gone since; the common case needs no read here (the insert finds the twin).
+            existing = await self._by_key(caller, request.idempotency_key)
+            if existing is None:
+                raise
+            return existing, False
         new = NewTask(
             id=new_id(),
             tenant_id=caller.tenant_id,
@@ -123,6 +122,13 @@ class TaskService:
         )
         return await self.queue.submit(new, caller.key_id)
 
+    async def _by_key(self, caller: Principal, key: str | None) -> Task | None:
+        if key is None:
+            return None
+        return await self._db.run(
+            lambda c: TaskRepository(c).by_idempotency_key(caller.tenant_id, key), write=False
+        )
+
     async def _check_webhook(self, url: str) -> None:
         """Refuse webhook URLs that are malformed or reach addresses they may not."""
         try:
@@ -137,7 +143,7 @@ class TaskService:
     ) -> tuple[str, int, int | None]:
         if request.agent_id is not None:
             try:
-                agent = await self._agents.get(caller, request.agent_id)
+                agent = await self._agents.get_recent(caller, request.agent_id)
             except NotFound:
                 raise InvalidInput(
                     f"agent_id: no agent {request.agent_id}",

@@ -12,6 +12,7 @@ from baton.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticat
 from baton.domain.keys import display_prefix, generate_key, hash_key
 from baton.domain.tenancy import DEFAULT_TENANT, ApiKey, Principal, Role, Tenant
 from baton.services.audit import AuditService
+from baton.services.ttl_cache import TtlCache
 from baton.store.columns import utcnow
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
@@ -40,18 +41,24 @@ class BootstrapResult:
 class TenancyService:
     """Tenants, keys and the authentication of callers."""
 
-    def __init__(self, db: Database, audit: AuditService) -> None:
+    def __init__(self, db: Database, audit: AuditService, *, auth_cache_s: float = 0.0) -> None:
         self._db = db
         self._audit = audit
+        self._principals: TtlCache[str, Principal] = TtlCache(auth_cache_s)
 
     async def authenticate(self, secret: str | None) -> Principal:
         """The caller behind a bearer key; Unauthenticated when missing or unknown."""
         if not secret:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+        key_hash = hash_key(secret)
+        principal = self._principals.get(key_hash)
+        if principal is not None:
+            return principal
         async with self._db.transaction(write=False) as uow:
-            principal = await uow.tenants.principal_for_hash(hash_key(secret))
+            principal = await uow.tenants.principal_for_hash(key_hash)
         if principal is None:
             raise Unauthenticated("invalid or revoked API key")
+        self._principals.put(key_hash, principal)
         return principal
 
     async def create_tenant(self, caller: Principal, name: str) -> Tenant:
@@ -117,6 +124,7 @@ class TenancyService:
             revoked = await uow.tenants.get_key(key_id)
             event = admin_action(key.tenant_id, caller.key_id, "api_key.revoked", key_id)
             await self._audit.append_in(uow, [event])
+        self._principals.drop()  # revoked here: refused by this process at once
         assert revoked is not None
         return revoked
 
