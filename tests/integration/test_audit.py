@@ -454,3 +454,21 @@ def test_cli_verify_and_export(tmp_path: Path) -> None:
         [baton, "audit", "verify", "--tenant", "nobody"], env=env, capture_output=True, text=True
     )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+async def test_concurrent_appends_share_writes_and_a_bad_one_fails_alone(
+    database: Database,
+) -> None:
+    audit = _service(database)
+    too_big = _event(99, payload={"blob": "x" * (300 * 1024)})
+    events = [_event(i) for i in range(20)]
+    outcomes = await asyncio.gather(
+        *(audit.append(e) for e in [*events[:10], too_big, *events[10:]]),
+        return_exceptions=True,
+    )
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == 1 and "payload over" in str(failed[0])
+    seqs = sorted(o.seq for o in outcomes if not isinstance(o, BaseException))
+    assert seqs == list(range(20))
+    report = await audit.verify(T)
+    assert report.valid and report.checked == 20, report

@@ -15,7 +15,8 @@ class Batcher(Generic[T, R]):
 
     One flush runs at a time; items that arrive during it form the next batch, so under
     load each transaction carries many items and with no load each item goes at once.
-    When the flush returns one result per item, each caller gets its own.
+    When the flush returns one result per item, each caller gets its own; an exception
+    in that list is raised to its caller alone.
     """
 
     def __init__(self, flush: Callable[[list[T]], Awaitable[Sequence[R] | Any]]) -> None:
@@ -43,5 +44,10 @@ class Batcher(Generic[T, R]):
                 continue
             aligned = isinstance(results, list) and len(results) == len(batch)
             for index, (_, future) in enumerate(batch):
-                if not future.done():
-                    future.set_result(results[index] if aligned else None)
+                if future.done():
+                    continue
+                result = results[index] if aligned else None
+                if isinstance(result, Exception):  # that item alone failed
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)

@@ -35,6 +35,7 @@ from baton.domain.audit.log import (
 )
 from baton.domain.audit.tree import MerkleTree
 from baton.domain.errors import InvalidInput
+from baton.queue.batcher import Batcher
 from baton.store.audit import AuditRepository, Policy, UnreadableEntry
 from baton.store.columns import utcnow
 from baton.store.database import Database
@@ -71,11 +72,34 @@ class AuditService:
         self._every = checkpoint_every
         self._interval = checkpoint_interval
         self._clock = clock
+        self._appender: Batcher[AuditEvent, AuditRecord] = Batcher(self._append_batch)
 
     async def append(self, event: AuditEvent) -> AuditRecord:
-        """Append one entry in its own transaction."""
-        (record,) = await self._db.run(lambda conn: self.append_sync(conn, [event]))
+        """Append one entry; it is committed when this returns.
+
+        Appends that arrive together (many tasks running at once) share one write: one
+        head update per tenant and one multi-row insert instead of one of each per entry.
+        """
+        record = await self._appender.submit(event)
+        assert record is not None
         return record
+
+    async def _append_batch(self, events: list[AuditEvent]) -> list[AuditRecord | Exception]:
+        try:
+            return list(await self._db.run(lambda conn: self.append_sync(conn, events)))
+        except Exception:
+            if len(events) == 1:
+                raise
+        # One bad event must not fail the others it travelled with: each goes alone.
+        outcomes: list[AuditRecord | Exception] = []
+        for event in events:
+            try:
+                (record,) = await self._db.run(partial(self.append_sync, events=[event]))
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(record)
+        return outcomes
 
     async def append_in(self, uow: UnitOfWork, events: Sequence[AuditEvent]) -> list[AuditRecord]:
         """Append entries inside the caller's async unit of work: they commit or vanish with it."""
