@@ -70,7 +70,9 @@ def serve(
 
     settings = load_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    updates: dict[str, object] = {"run_workers": not no_worker}
+    updates: dict[str, object] = {}
+    if no_worker:  # without the flag, BATON_RUN_WORKERS decides
+        updates["run_workers"] = False
     if host:
         updates["host"] = host
     if port:
@@ -93,6 +95,8 @@ def worker(
     ] = None,
 ) -> None:
     """Run task workers only, no HTTP; many workers on many machines can share PostgreSQL."""
+    import uvloop
+
     from baton.bootstrap import run_worker
 
     settings = load_settings()
@@ -103,7 +107,8 @@ def worker(
         f"Baton {baton.__version__} worker (database: "
         f"{'SQLite' if settings.is_sqlite else 'PostgreSQL'})"
     )
-    asyncio.run(run_worker(settings))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run_worker(settings))
 
 
 @app.command()

@@ -53,10 +53,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(tmp: Path, *flags: str) -> Iterator[Served]:
+def _serve(tmp: Path, *flags: str, **settings: str) -> Iterator[Served]:
     port, data = _free_port(), tmp / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env["BATON_DATA_DIR"] = str(data)
+    env.update(settings)
     proc = subprocess.Popen(
         [BATON, "serve", "--port", str(port), *flags],
         env=env,
@@ -93,10 +94,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from _serve(tmp_path_factory.mktemp("serve"))
 
 
-@pytest.fixture(scope="module")
-def idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A server with no workers: its tasks stay queued."""
-    yield from _serve(tmp_path_factory.mktemp("idle"), "--no-worker")
+@pytest.fixture(scope="module", params=["flag", "setting"])
+def idle(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Served]:
+    """A server with no workers (``--no-worker`` or ``BATON_RUN_WORKERS=false``): tasks wait."""
+    tmp = tmp_path_factory.mktemp("idle")
+    if request.param == "flag":
+        yield from _serve(tmp, "--no-worker")
+    else:
+        yield from _serve(tmp, BATON_RUN_WORKERS="false")
 
 
 def test_submit_wait_prints_the_output(served: Served) -> None:

@@ -11,7 +11,7 @@ from baton.domain.tenancy import Principal
 from baton.services.container import Services
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
