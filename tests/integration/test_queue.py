@@ -231,3 +231,27 @@ async def test_per_tenant_cap_holds_across_workers(database: Database) -> None:
     news = [dataclasses.replace(_new(), tenant_id=f"tenant-{i % 2}") for i in range(80)]
     peak = await _run_with_peak(queue, news, "tenant_id")
     assert peak == {"tenant-0": 4, "tenant-1": 4}
+
+
+async def test_submissions_sharing_an_idempotency_key_store_one_task(database: Database) -> None:
+    audit = AuditService(database, CheckpointSigner.generate())
+    queue = TaskQueue(database, audit, Signals(), QueueLimits())
+    keyed = [dataclasses.replace(_new(i), idempotency_key="same") for i in range(8)]
+    other_tenant = dataclasses.replace(_new(), tenant_id="tenant-other", idempotency_key="same")
+    plain = [_new(i) for i in range(4)]
+    # Arriving together they share one batch; and from a second queue (another process).
+    second = TaskQueue(database, audit, Signals(), QueueLimits())
+    results = await asyncio.gather(
+        *(queue.submit(n, None) for n in [*keyed[:4], *plain, other_tenant]),
+        *(second.submit(n, None) for n in keyed[4:]),
+    )
+    keyed_results = results[:4] + results[9:]
+    assert len({task.id for task, _ in keyed_results}) == 1
+    assert sum(created for _, created in keyed_results) == 1
+    assert all(created for _, created in results[4:9])
+    assert results[8][0].id != keyed_results[0][0].id  # another tenant's key is its own
+    async with database.engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM agent_tasks"))).scalar_one()
+    assert count == 1 + 4 + 1
+    report = await audit.verify(TENANT)
+    assert report.valid and report.checked == 1 + 4  # one "submitted" entry per stored task

@@ -15,12 +15,16 @@ class Batcher(Generic[T, R]):
 
     One flush runs at a time; items that arrive during it form the next batch, so under
     load each transaction carries many items and with no load each item goes at once.
-    When the flush returns one result per item, each caller gets its own; an exception
-    in that list is raised to its caller alone.
+    When the flush returns one result per item, each caller gets its own. With
+    ``isolate``, a batch that fails is flushed again one item at a time, so one bad item
+    fails alone instead of taking the others with it.
     """
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[Sequence[R] | Any]]) -> None:
+    def __init__(
+        self, flush: Callable[[list[T]], Awaitable[Sequence[R] | Any]], *, isolate: bool = False
+    ) -> None:
         self._flush = flush
+        self._isolate = isolate
         self._pending: list[tuple[T, asyncio.Future[R | None]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -38,16 +42,25 @@ class Batcher(Generic[T, R]):
             try:
                 results = await self._flush([item for item, _ in batch])
             except Exception as exc:
+                if self._isolate and len(batch) > 1:
+                    for single in batch:
+                        await self._flush_alone(*single)
+                    continue
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
             aligned = isinstance(results, list) and len(results) == len(batch)
             for index, (_, future) in enumerate(batch):
-                if future.done():
-                    continue
-                result = results[index] if aligned else None
-                if isinstance(result, Exception):  # that item alone failed
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                if not future.done():
+                    future.set_result(results[index] if aligned else None)
+
+    async def _flush_alone(self, item: T, future: asyncio.Future[R | None]) -> None:
+        try:
+            results = await self._flush([item])
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(results[0] if isinstance(results, list) and results else None)

@@ -69,7 +69,9 @@ class TaskQueue:
         self._audit = audit
         self.signals = signals
         self.limits = limits
-        self._submitter: Batcher[tuple[NewTask, str | None], Task] = Batcher(self.submit_many)
+        self._submitter: Batcher[tuple[NewTask, str | None], tuple[Task, bool]] = Batcher(
+            self.submit_many, isolate=True
+        )
         self.on_webhooks: Callable[[], None] | None = None
         """Called after a transition committed webhook deliveries (to send them soon)."""
 
@@ -84,37 +86,31 @@ class TaskQueue:
     async def submit(self, new: NewTask, actor: str | None) -> tuple[Task, bool]:
         """Store a task (or find its idempotent twin); True when it was created now.
 
-        Submissions without an idempotency key that arrive together share a transaction.
+        Submissions that arrive together share a transaction.
         """
-        if new.idempotency_key is None:
-            batched = await self._submitter.submit((new, actor))
-            assert batched is not None
-            return batched, True
+        submitted = await self._submitter.submit((new, actor))
+        assert submitted is not None
+        return submitted
 
-        def write(conn: Connection) -> tuple[Task, bool]:
+    async def submit_many(
+        self, items: Sequence[tuple[NewTask, str | None]]
+    ) -> list[tuple[Task, bool]]:
+        """Store many tasks in one transaction; (task, created now) for each."""
+
+        def write(conn: Connection) -> list[tuple[Task, bool]]:
             repo = TaskRepository(conn)
-            task, created = repo.insert(new)
+            stored = repo.insert([new for new, _ in items])
+            created = [
+                (t, actor) for (t, new), (_, actor) in zip(stored, items, strict=True) if new
+            ]
             if created:
-                self._announce(conn, repo, [(task, actor)])
-            return task, created
+                self._announce(conn, repo, created)
+            return stored
 
-        task, created = await self._db.run(write)
-        if created:
+        stored = await self._db.run(write)
+        if any(created for _, created in stored):
             self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
-        return task, created
-
-    async def submit_many(self, items: Sequence[tuple[NewTask, str | None]]) -> list[Task]:
-        """Store many tasks (no idempotency keys) in one transaction."""
-
-        def write(conn: Connection) -> list[Task]:
-            repo = TaskRepository(conn)
-            tasks = repo.insert_many([new for new, _ in items])
-            self._announce(conn, repo, list(zip(tasks, [a for _, a in items], strict=True)))
-            return tasks
-
-        tasks = await self._db.run(write)
-        self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
-        return tasks
+        return stored
 
     def _announce(
         self, conn: Connection, repo: TaskRepository, created: list[tuple[Task, str | None]]

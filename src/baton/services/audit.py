@@ -72,7 +72,7 @@ class AuditService:
         self._every = checkpoint_every
         self._interval = checkpoint_interval
         self._clock = clock
-        self._appender: Batcher[AuditEvent, AuditRecord] = Batcher(self._append_batch)
+        self._appender: Batcher[AuditEvent, AuditRecord] = Batcher(self._append_batch, isolate=True)
 
     async def append(self, event: AuditEvent) -> AuditRecord:
         """Append one entry; it is committed when this returns.
@@ -84,22 +84,8 @@ class AuditService:
         assert record is not None
         return record
 
-    async def _append_batch(self, events: list[AuditEvent]) -> list[AuditRecord | Exception]:
-        try:
-            return list(await self._db.run(lambda conn: self.append_sync(conn, events)))
-        except Exception:
-            if len(events) == 1:
-                raise
-        # One bad event must not fail the others it travelled with: each goes alone.
-        outcomes: list[AuditRecord | Exception] = []
-        for event in events:
-            try:
-                (record,) = await self._db.run(partial(self.append_sync, events=[event]))
-            except Exception as exc:
-                outcomes.append(exc)
-            else:
-                outcomes.append(record)
-        return outcomes
+    async def _append_batch(self, events: list[AuditEvent]) -> list[AuditRecord]:
+        return await self._db.run(lambda conn: self.append_sync(conn, events))
 
     async def append_in(self, uow: UnitOfWork, events: Sequence[AuditEvent]) -> list[AuditRecord]:
         """Append entries inside the caller's async unit of work: they commit or vanish with it."""

@@ -29,7 +29,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from baton.domain.tasks import Task, TaskStatus
 from baton.store.columns import UtcDateTime, utcnow
@@ -183,6 +184,10 @@ class TaskEvent:
 
 
 _INSERT_TASK = Base.metadata.tables["agent_tasks"].insert()
+_INSERT_IGNORING_TWINS = {
+    "sqlite": sqlite_insert(AgentTaskRow).on_conflict_do_nothing(),
+    "postgresql": pg_insert(AgentTaskRow).on_conflict_do_nothing(),
+}
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
@@ -267,34 +272,41 @@ class TaskRepository:
         moment = utcnow() + (plus or timedelta())
         return literal(moment, UtcDateTime())
 
-    def insert(self, new: NewTask) -> tuple[Task, bool]:
-        """Store a submitted task; with a known idempotency key, return the first one instead.
+    def insert(self, news: Sequence[NewTask]) -> list[tuple[Task, bool]]:
+        """Store submitted tasks in one statement; each with its flag "created now".
 
-        Returns the task and whether it was created now.
+        A task whose idempotency key the tenant already used (earlier, concurrently, or
+        earlier in the same batch) is not stored again: the first one is returned.
         """
-        values = _values(new)
-        if new.idempotency_key is None:
-            self.insert_many([new])
-            return _task_of(values), True
-        existing = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
-        if existing is not None:
-            return existing, False
-        savepoint = self._c.begin_nested()
-        try:
-            self._c.execute(_INSERT_TASK, values)
-        except IntegrityError:  # a concurrent submit with the same key won
-            savepoint.rollback()
-            found = self.by_idempotency_key(new.tenant_id, new.idempotency_key)
-            assert found is not None
-            return found, False
-        savepoint.commit()
-        return _task_of(values), True
-
-    def insert_many(self, news: Sequence[NewTask]) -> list[Task]:
-        """Store many submitted tasks (without idempotency keys) in one statement."""
         rows = [_values(new) for new in news]
-        self._c.execute(_INSERT_TASK, rows)
-        return [_task_of(values) for values in rows]
+        keyed = [r for r in rows if r["idempotency_key"] is not None]
+        if not keyed:
+            self._c.execute(_INSERT_TASK, rows)
+            return [(_task_of(r), True) for r in rows]
+        self._c.execute(_INSERT_IGNORING_TWINS[self._c.dialect.name], rows)
+        stored = self._by_keys(keyed)
+        out: list[tuple[Task, bool]] = []
+        for row in rows:
+            key = row["idempotency_key"]
+            if key is None:
+                out.append((_task_of(row), True))
+            else:
+                task = stored[(row["tenant_id"], key)]
+                out.append((task, task.id == row["id"]))
+        return out
+
+    def _by_keys(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Task]:
+        by_tenant: dict[str, set[str]] = {}
+        for row in rows:
+            by_tenant.setdefault(row["tenant_id"], set()).add(row["idempotency_key"])
+        found: dict[tuple[str, str], Task] = {}
+        for tenant_id, keys in by_tenant.items():
+            query = select(*_COLUMNS).where(
+                T.tenant_id == tenant_id, T.idempotency_key.in_(sorted(keys))
+            )
+            for stored in self._c.execute(query):
+                found[(tenant_id, stored.idempotency_key)] = _task(stored)
+        return found
 
     def by_idempotency_key(self, tenant_id: str, key: str) -> Task | None:
         """The tenant's task submitted with this key, if any."""
