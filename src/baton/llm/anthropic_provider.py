@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import aiohttp
 import anthropic
 import httpx2
 
@@ -31,7 +32,8 @@ from baton.llm.wire_anthropic import (
 
 DEFAULT_MAX_TOKENS = 4096
 
-_CONNECTION_ERRORS = (anthropic.APIConnectionError, httpx2.TransportError)
+# aiohttp's own errors: the SDK's aiohttp transport re-raises only some of them as httpx ones.
+_CONNECTION_ERRORS = (anthropic.APIConnectionError, httpx2.TransportError, aiohttp.ClientError)
 
 
 class AnthropicProvider(ProviderAdapter):
@@ -58,8 +60,14 @@ class AnthropicProvider(ProviderAdapter):
     ) -> None:
         super().__init__(name, model, "anthropic", timeout)
         # Retries belong to RetryingProvider, which also sees fallbacks and Retry-After.
+        # The aiohttp transport costs about half the CPU per call of the SDK's default one
+        # under load; it opens its session on the first request, inside the event loop.
         self._client = client or anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=anthropic.DefaultAioHttpClient(),
         )
 
     def _params(
@@ -119,7 +127,7 @@ class AnthropicProvider(ProviderAdapter):
         return feed_anthropic_event(assembler, chunk)
 
     def _map_error(self, exc: Exception, time_limit: float) -> LLMError | None:
-        if not isinstance(exc, anthropic.AnthropicError | httpx2.HTTPError):
+        if not isinstance(exc, anthropic.AnthropicError | httpx2.HTTPError | aiohttp.ClientError):
             return None
         return error_from_sdk(self.name, exc, time_limit, _CONNECTION_ERRORS)
 

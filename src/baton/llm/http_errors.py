@@ -112,12 +112,32 @@ def error_from_response(
     return InvalidRequest(message, provider=provider, status=status)
 
 
-def transport_error(provider: str, exc: BaseException, timeout: float | None) -> LLMError:
-    """The taxonomy error for a connection that failed, dropped or timed out."""
-    if "timeout" in type(exc).__name__.lower():
+def transport_error(
+    provider: str,
+    exc: BaseException,
+    timeout: float | None,
+    connection_errors: tuple[type[BaseException], ...] = (),
+) -> LLMError:
+    """The taxonomy error for a connection that failed, dropped or timed out.
+
+    The deepest exception in ``exc``'s cause chain that is one of ``connection_errors``
+    decides whether it was a timeout: the SDKs' aiohttp transport re-raises aiohttp
+    errors as httpx ones, and the openai SDK's copy turns every aiohttp connection error
+    (a refused connection, a server that hung up) into ``ConnectTimeout``, which the SDK
+    then raises as ``APITimeoutError``; aiohttp's own timeouts are ``TimeoutError``.
+    """
+    decisive, cause, seen = exc, exc.__cause__, {id(exc)}
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, connection_errors):
+            decisive = cause
+        cause = cause.__cause__
+    name = type(decisive).__name__.lower()
+    if isinstance(decisive, TimeoutError) or "timeout" in name:
         limit = f" after {timeout:g}s" if timeout is not None else ""
         return ProviderUnavailable(f"request timed out{limit}", provider=provider)
-    detail = str(exc.__cause__ or exc) or type(exc).__name__
+    detail = str(decisive if decisive is not exc else exc.__cause__ or exc)
+    detail = detail or type(decisive).__name__
     return ProviderUnavailable(f"connection failed: {detail}", provider=provider)
 
 
@@ -142,7 +162,7 @@ def error_from_sdk(
         The error to raise instead, or ``None`` when ``exc`` is not an SDK error.
     """
     if isinstance(exc, connection_errors):
-        return transport_error(provider, exc, timeout)
+        return transport_error(provider, exc, timeout, connection_errors)
     status = getattr(exc, "status_code", None)
     response = getattr(exc, "response", None)
     if not hasattr(exc, "body"):

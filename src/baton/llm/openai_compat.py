@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import aiohttp
 import httpx2
 import openai
 
@@ -25,7 +26,8 @@ from baton.llm.wire_openai import (
 
 GROQ_BASE_URL = "https://api.groq.com/openai/v1"
 
-_CONNECTION_ERRORS = (openai.APIConnectionError, httpx2.TransportError)
+# aiohttp's own errors: the SDK's aiohttp transport re-raises only some of them as httpx ones.
+_CONNECTION_ERRORS = (openai.APIConnectionError, httpx2.TransportError, aiohttp.ClientError)
 
 
 class OpenAICompatProvider(ProviderAdapter):
@@ -54,8 +56,14 @@ class OpenAICompatProvider(ProviderAdapter):
     ) -> None:
         super().__init__(name, model, dialect, timeout)
         # Retries belong to RetryingProvider, which also sees fallbacks and Retry-After.
+        # The aiohttp transport costs about half the CPU per call of the SDK's default one
+        # under load; it opens its session on the first request, inside the event loop.
         self._client = client or openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=openai.DefaultAioHttpClient(),
         )
         # OpenAI deprecated max_tokens; many compatible servers only know max_tokens.
         self._max_tokens_key = "max_completion_tokens" if name == "openai" else "max_tokens"
@@ -117,7 +125,7 @@ class OpenAICompatProvider(ProviderAdapter):
         return feed_openai_chunk(assembler, chunk)
 
     def _map_error(self, exc: Exception, time_limit: float) -> LLMError | None:
-        if not isinstance(exc, openai.OpenAIError | httpx2.HTTPError):
+        if not isinstance(exc, openai.OpenAIError | httpx2.HTTPError | aiohttp.ClientError):
             return None
         return error_from_sdk(self.name, exc, time_limit, _CONNECTION_ERRORS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -24,7 +25,7 @@ from baton.llm.errors import (
 )
 from baton.llm.provider import GenerateOptions
 from baton.llm.retry import RetryingProvider, RetryPolicy
-from tests.integration.llm.conftest import Backend
+from tests.integration.llm.conftest import Backend, ask, make_adapter
 from tests.support.llm_servers import CallSpec, Reply, Turn
 
 CALCULATOR = ToolDefinition(
@@ -230,6 +231,31 @@ async def test_timeout_is_provider_unavailable(backend: Backend) -> None:
 
     with pytest.raises(ProviderUnavailable, match=r"timed out after 0\.3s"):
         await backend.ask(QUESTION, options=GenerateOptions(timeout=0.3))
+
+
+async def test_connection_refused_is_provider_unavailable(backend: Backend) -> None:
+    await backend.server.close()
+
+    with pytest.raises(ProviderUnavailable, match="connection failed"):
+        await backend.ask(QUESTION)
+
+
+async def test_server_hanging_up_unanswered_is_a_connection_failure(kind: str, mode: str) -> None:
+    # Not a timeout: openai's aiohttp transport reports aiohttp's disconnects as ConnectTimeout.
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    provider = make_adapter(kind, f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(ProviderUnavailable, match="connection failed"):
+            await ask(provider, mode, QUESTION)
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
 
 
 async def test_mid_stream_disconnect(stream_backend: Backend) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import aiohttp
+import httpx2
 import pytest
 
 from baton.llm.errors import (
@@ -13,7 +15,11 @@ from baton.llm.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from baton.llm.http_errors import error_from_response, parse_retry_after
+from baton.llm.http_errors import (
+    error_from_response,
+    parse_retry_after,
+    transport_error,
+)
 
 
 def test_retry_after_forms() -> None:
@@ -78,3 +84,40 @@ def test_classification(status: int | None, body: object, expected: type[LLMErro
 def test_message_comes_from_the_body() -> None:
     error = error_from_response("groq", 400, {}, {"error": {"message": "Failed to call"}})
     assert str(error) == "groq: Failed to call"
+
+
+TRANSPORT_ERRORS = (httpx2.TransportError, aiohttp.ClientError)
+
+
+def raised_from(outer: BaseException, cause: BaseException) -> BaseException:
+    outer.__cause__ = cause
+    return outer
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (httpx2.ReadTimeout("slow"), "request timed out after 5s"),
+        (httpx2.ConnectError("All connection attempts failed"), "connection failed: All conn"),
+        # openai's aiohttp transport reports every aiohttp connection error as ConnectTimeout
+        (
+            raised_from(httpx2.ConnectTimeout("hung up"), aiohttp.ServerDisconnectedError()),
+            "connection failed: Server disconnected",
+        ),
+        (
+            raised_from(httpx2.ReadTimeout("slow"), aiohttp.SocketTimeoutError("read")),
+            "request timed out after 5s",
+        ),
+        (
+            raised_from(
+                RuntimeError("Request timed out."),
+                raised_from(httpx2.ConnectTimeout("x"), aiohttp.ClientOSError(111, "refused")),
+            ),
+            "connection failed: [Errno 111] refused",
+        ),
+    ],
+)
+def test_transport_errors(exc: BaseException, expected: str) -> None:
+    error = transport_error("p", exc, 5.0, TRANSPORT_ERRORS)
+    assert type(error) is ProviderUnavailable
+    assert error.message.startswith(expected)
