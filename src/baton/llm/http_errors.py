@@ -7,6 +7,7 @@ answer with a status, headers and a JSON body of the form ``{"error": {...}}``.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import time
 from collections.abc import Mapping
@@ -139,6 +140,28 @@ def transport_error(
     detail = str(decisive if decisive is not exc else exc.__cause__ or exc)
     detail = detail or type(decisive).__name__
     return ProviderUnavailable(f"connection failed: {detail}", provider=provider)
+
+
+def json_body(provider: str, status: int, content: bytes) -> dict[str, Any]:
+    """The JSON object a successful answer carries.
+
+    Raises:
+        ProviderUnavailable: When the body is not a JSON object (a proxy's error page, a
+            truncated answer): a transient fault, as a 5xx would be.
+    """
+    try:
+        body = json.loads(content)
+    except ValueError as exc:
+        raise ProviderUnavailable(
+            f"unreadable response body: {exc}", provider=provider, status=status
+        ) from exc
+    if not isinstance(body, dict):
+        raise ProviderUnavailable(
+            f"response body is not a JSON object: {content[:80]!r}",
+            provider=provider,
+            status=status,
+        )
+    return body
 
 
 def error_from_sdk(

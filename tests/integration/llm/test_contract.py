@@ -233,6 +233,15 @@ async def test_timeout_is_provider_unavailable(backend: Backend) -> None:
         await backend.ask(QUESTION, options=GenerateOptions(timeout=0.3))
 
 
+async def test_answer_that_is_not_a_json_object_is_provider_unavailable(backend: Backend) -> None:
+    if backend.mode == "stream":
+        pytest.skip("a stream's events are read one by one")
+    backend.server.push(Reply(json=["not", "a", "message"]))
+
+    with pytest.raises(ProviderUnavailable, match="not a JSON object"):
+        await backend.ask(QUESTION)
+
+
 async def test_connection_refused_is_provider_unavailable(backend: Backend) -> None:
     await backend.server.close()
 

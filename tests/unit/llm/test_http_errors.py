@@ -17,6 +17,7 @@ from baton.llm.errors import (
 )
 from baton.llm.http_errors import (
     error_from_response,
+    json_body,
     parse_retry_after,
     transport_error,
 )
@@ -121,3 +122,11 @@ def test_transport_errors(exc: BaseException, expected: str) -> None:
     error = transport_error("p", exc, 5.0, TRANSPORT_ERRORS)
     assert type(error) is ProviderUnavailable
     assert error.message.startswith(expected)
+
+
+def test_json_body() -> None:
+    assert json_body("p", 200, b'{"id": "x"}') == {"id": "x"}
+    for content in (b"<html>bad gateway</html>", b'["a"]', b""):
+        with pytest.raises(ProviderUnavailable) as caught:
+            json_body("p", 200, content)
+        assert caught.value.status == 200 and caught.value.provider == "p"
