@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from baton.store.migrate import revision_of
+from baton.store.sqlite_checkpointer import JOURNAL_SIZE_LIMIT, SqliteCheckpointer
 from baton.store.sqlite_writer import SqliteWriter
 from baton.store.unit_of_work import UnitOfWork
 
@@ -44,6 +45,9 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints run on their own thread (SqliteCheckpointer), never inside a commit.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -68,6 +72,7 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine = create_async_engine(url, **kwargs)
         self._writer_thread: SqliteWriter | None = None
+        self._checkpointer: SqliteCheckpointer | None = None
         self._reader_pool: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             _prepare_sqlite(self.engine.sync_engine)
@@ -78,6 +83,7 @@ class Database:
             )
             _prepare_sqlite(self.sync_engine)
             self._writer_thread = SqliteWriter(self.sync_engine)
+            self._checkpointer = SqliteCheckpointer(self.sync_engine)
             self._reader_pool = ThreadPoolExecutor(READER_THREADS, "baton-sqlite-reader")
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(
@@ -93,6 +99,8 @@ class Database:
     async def transaction(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
         """One unit of work: commit when the block ends, roll back when it raises."""
         factory = self._writer if write else self._reader
+        if write and self._checkpointer is not None:
+            self._checkpointer.ensure_started()
         session: AsyncSession = factory()
         try:
             async with session.begin():
@@ -110,6 +118,8 @@ class Database:
         """
         if self._writer_thread is not None and self._reader_pool is not None:
             if write:
+                if self._checkpointer is not None:
+                    self._checkpointer.ensure_started()
                 return await self._writer_thread.run(fn)
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._reader_pool, self._read, fn)
@@ -137,6 +147,8 @@ class Database:
         """Stop the SQLite threads and close every pooled connection."""
         if self._writer_thread is not None and self._reader_pool is not None:
             await asyncio.to_thread(self._writer_thread.close)
+            if self._checkpointer is not None:
+                await asyncio.to_thread(self._checkpointer.close)
             self._reader_pool.shutdown(wait=True)
             self.sync_engine.dispose()
         await self.engine.dispose()
