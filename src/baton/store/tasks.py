@@ -284,29 +284,35 @@ class TaskRepository:
             self._c.execute(_INSERT_TASK, rows)
             return [(_task_of(r), True) for r in rows]
         self._c.execute(_INSERT_IGNORING_TWINS[self._c.dialect.name], rows)
-        stored = self._by_keys(keyed)
+        stored = self._ids_by_key(keyed)
+        twins = {task_id for task_id in stored.values()} - {r["id"] for r in keyed}
+        earlier = {t.id: t for t in self._get_many(twins)} if twins else {}
         out: list[tuple[Task, bool]] = []
         for row in rows:
             key = row["idempotency_key"]
-            if key is None:
+            task_id = row["id"] if key is None else stored[(row["tenant_id"], key)]
+            if task_id == row["id"]:
                 out.append((_task_of(row), True))
             else:
-                task = stored[(row["tenant_id"], key)]
-                out.append((task, task.id == row["id"]))
+                out.append((earlier[task_id], False))
         return out
 
-    def _by_keys(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Task]:
+    def _ids_by_key(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
         by_tenant: dict[str, set[str]] = {}
         for row in rows:
             by_tenant.setdefault(row["tenant_id"], set()).add(row["idempotency_key"])
-        found: dict[tuple[str, str], Task] = {}
+        found: dict[tuple[str, str], str] = {}
         for tenant_id, keys in by_tenant.items():
-            query = select(*_COLUMNS).where(
+            query = select(T.id, T.idempotency_key).where(
                 T.tenant_id == tenant_id, T.idempotency_key.in_(sorted(keys))
             )
-            for stored in self._c.execute(query):
-                found[(tenant_id, stored.idempotency_key)] = _task(stored)
+            for task_id, key in self._c.execute(query):
+                found[(tenant_id, str(key))] = task_id
         return found
+
+    def _get_many(self, task_ids: set[str]) -> list[Task]:
+        query = select(*_COLUMNS).where(T.id.in_(sorted(task_ids)))
+        return [_task(row) for row in self._c.execute(query)]
 
     def by_idempotency_key(self, tenant_id: str, key: str) -> Task | None:
         """The tenant's task submitted with this key, if any."""
