@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from baton.bootstrap import settle_heap
 from baton.domain.audit import AuditEntryType, CheckpointSigner
 from baton.domain.audit.log import AuditEvent
 from baton.services.audit import AuditService
@@ -29,6 +30,7 @@ async def measure(url: str) -> list[float]:
     try:
         for _ in range(200):  # warm-up
             await audit.append(AuditEvent("warm", AuditEntryType.TOOL_CALL, payload))
+        settle_heap()  # as `baton serve` and `baton worker` do once started
         for i in range(APPENDS):
             event = AuditEvent("bench", AuditEntryType.TOOL_CALL, payload, task_id=f"t{i % 97}")
             started = time.perf_counter()

@@ -82,7 +82,7 @@ def serve(
         f"Baton {baton.__version__} on http://{settings.host}:{settings.port} "
         f"(database: {'SQLite' if settings.is_sqlite else 'PostgreSQL'})"
     )
-    application = create_app(settings, on_bootstrap=print_bootstrap)
+    application = create_app(settings, on_bootstrap=print_bootstrap, settle=True)
     uvicorn.run(
         application, host=settings.host, port=settings.port, log_config=None, access_log=False
     )
@@ -108,7 +108,7 @@ def worker(
         f"{'SQLite' if settings.is_sqlite else 'PostgreSQL'})"
     )
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run_worker(settings))
+        runner.run(run_worker(settings, settle=True))
 
 
 @app.command()
