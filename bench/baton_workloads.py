@@ -7,6 +7,7 @@ wrong answer voids the run.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ W2_TASKS = int(os.environ.get("BENCH_W2_TASKS", "5000"))
 W3_TASKS = int(os.environ.get("BENCH_W3_TASKS", "1000"))
 SUBMIT_RPS = int(os.environ.get("BENCH_SUBMIT_RPS", "200"))
 SUBMIT_SECONDS = float(os.environ.get("BENCH_SUBMIT_SECONDS", "30"))
+SUBMIT_WARMUP_SECONDS = 3.0
 PG_URL = os.environ.get("BATON_BENCH_DATABASE_URL")
 
 
@@ -390,18 +392,25 @@ async def _submit_latency(url: str, llm_url: str) -> list[float]:
         if status != 202:
             raise VoidRun(f"submission answered {status}: {answer}")
 
-    total = int(SUBMIT_RPS * SUBMIT_SECONDS)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    pending = []
-    try:
-        for i in range(total):
+    async def steady(seconds: float) -> None:
+        t0 = loop.time()
+        pending = []
+        for i in range(int(SUBMIT_RPS * seconds)):
             scheduled = t0 + i / SUBMIT_RPS
             delay = scheduled - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             pending.append(asyncio.create_task(post(scheduled)))
         await asyncio.gather(*pending)
+
+    loop = asyncio.get_running_loop()
+    try:
+        await steady(SUBMIT_WARMUP_SECONDS)  # connections opened, caches and code warm
+        samples.clear()
+        # The load generator's own GC pauses would count as the server's latency.
+        gc.collect()
+        gc.freeze()
+        await steady(SUBMIT_SECONDS)
     finally:
         await http.aclose()
     return samples

@@ -185,8 +185,8 @@ class TaskEvent:
 
 _INSERT_TASK = Base.metadata.tables["agent_tasks"].insert()
 _INSERT_IGNORING_TWINS = {
-    "sqlite": sqlite_insert(AgentTaskRow).on_conflict_do_nothing(),
-    "postgresql": pg_insert(AgentTaskRow).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(AgentTaskRow).on_conflict_do_nothing().returning(AgentTaskRow.id),
+    "postgresql": pg_insert(AgentTaskRow).on_conflict_do_nothing().returning(AgentTaskRow.id),
 }
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
@@ -283,18 +283,19 @@ class TaskRepository:
         if not keyed:
             self._c.execute(_INSERT_TASK, rows)
             return [(_task_of(r), True) for r in rows]
-        self._c.execute(_INSERT_IGNORING_TWINS[self._c.dialect.name], rows)
-        stored = self._ids_by_key(keyed)
-        twins = {task_id for task_id in stored.values()} - {r["id"] for r in keyed}
+        insert = _INSERT_IGNORING_TWINS[self._c.dialect.name]
+        created = set(self._c.execute(insert, rows).scalars())
+        if len(created) == len(rows):  # the common case: no key was seen before
+            return [(_task_of(r), True) for r in rows]
+        stored = self._ids_by_key([r for r in keyed if r["id"] not in created])
+        twins = set(stored.values()) - created
         earlier = {t.id: t for t in self._get_many(twins)} if twins else {}
         out: list[tuple[Task, bool]] = []
         for row in rows:
-            key = row["idempotency_key"]
-            task_id = row["id"] if key is None else stored[(row["tenant_id"], key)]
-            if task_id == row["id"]:
+            if row["id"] in created:
                 out.append((_task_of(row), True))
             else:
-                out.append((earlier[task_id], False))
+                out.append((earlier[stored[(row["tenant_id"], row["idempotency_key"])]], False))
         return out
 
     def _ids_by_key(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
