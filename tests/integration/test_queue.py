@@ -16,6 +16,7 @@ from baton.domain.audit import AuditEntryType, CheckpointSigner
 from baton.domain.audit.log import AuditFilter, AuditSearch
 from baton.domain.ids import new_id
 from baton.domain.tasks import RetryPolicy, Task, TaskStatus
+from baton.queue.batcher import Batcher
 from baton.queue.signals import Signals
 from baton.queue.task_queue import QueueLimits, TaskQueue
 from baton.queue.worker import TaskContext, Worker, WorkerSettings
@@ -255,3 +256,37 @@ async def test_submissions_sharing_an_idempotency_key_store_one_task(database: D
     assert count == 1 + 4 + 1
     report = await audit.verify(TENANT)
     assert report.valid and report.checked == 1 + 4  # one "submitted" entry per stored task
+
+
+async def test_an_outcome_that_could_not_be_written_runs_again(queue: TaskQueue) -> None:
+    runs: Counter[str] = Counter()
+
+    async def add(task: Task, ctx: TaskContext) -> dict[str, Any]:
+        runs[task.id] += 1
+        return {"output": task.input["a"] + task.input["b"]}
+
+    settings = WorkerSettings(concurrency=5, poll_s=0.02, heartbeat_s=0.1)
+    worker = Worker(queue, {"add": add}, settings, "flaky-db")
+    finish = queue.finish
+    failures = []
+
+    async def finish_failing_once(outcomes: Any) -> list[Task]:
+        if not failures:
+            failures.append(outcomes)
+            raise ConnectionError("database went away")
+        return await finish(outcomes)
+
+    worker._finisher = Batcher(finish_failing_once)
+    task, _ = await queue.submit(_new(2, 3), None)
+    worker.start()
+    try:
+        for _ in range(200):
+            now = await queue.get(None, task.id)
+            if now is not None and now.status.terminal:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+    assert failures, "the first report did not fail"
+    assert now is not None and now.status is TaskStatus.COMPLETED and now.result == {"output": 5}
+    assert runs[task.id] == 2  # its lease was given back and it ran again

@@ -80,6 +80,7 @@ class Worker:
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
         self._finisher: Batcher[Outcome, Task] = Batcher(self.queue.finish)
+        self._orphans: set[str] = set()
 
     @property
     def running(self) -> int:
@@ -144,6 +145,16 @@ class Worker:
     async def _heartbeat(self) -> None:
         held = await self.queue.renew(self.id)
         still_held = {task_id for task_id, _ in held}
+        # A lease held for no running task means its outcome could not be written: give it
+        # back so the task runs again instead of being renewed forever. Two heartbeats in
+        # a row, so a task claimed while this one was in flight is not mistaken for one.
+        idle = {t for t in still_held if t not in self._running and t not in self._reporting}
+        orphans, self._orphans = idle & self._orphans, idle - self._orphans
+        if orphans:
+            log.warning(
+                "worker %s gives back %d lease(s) it could not report", self.id, len(orphans)
+            )
+            await self.queue.release(self.id, sorted(orphans))
         for task_id, cancel in held:
             if cancel:
                 self._on_cancel(task_id)
