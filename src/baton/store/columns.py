@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Interval, bindparam, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -39,3 +39,24 @@ class UtcDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def clock_expressions(pg: bool) -> tuple[Any, Any, Any]:
+    """``now``, ``now + :lease`` and ``now + :retry`` for statements built once per dialect.
+
+    On PostgreSQL they read the database clock (``clock_timestamp()`` plus interval
+    parameters ``lease`` and ``retry``), so every process agrees on lease expiry; on
+    SQLite the caller binds ``now``, ``lease_until`` and ``retry_at`` from this clock.
+    """
+    if pg:
+        now: Any = func.clock_timestamp()
+        return (
+            now,
+            now + bindparam("lease", type_=Interval()),
+            now + bindparam("retry", type_=Interval()),
+        )
+    return (
+        bindparam("now", type_=UtcDateTime()),
+        bindparam("lease_until", type_=UtcDateTime()),
+        bindparam("retry_at", type_=UtcDateTime()),
+    )

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Interval,
     and_,
     bindparam,
     func,
@@ -33,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from baton.domain.tasks import Task, TaskStatus
-from baton.store.columns import UtcDateTime, utcnow
+from baton.store.columns import UtcDateTime, clock_expressions, utcnow
 from baton.store.tables import AgentTaskRow, Base, TaskEventRow, ToolJournalRow
 
 T = AgentTaskRow
@@ -48,14 +47,7 @@ def _statements(pg: bool) -> dict[str, Any]:
     'now' is the database clock on PostgreSQL and a bound value (this process's clock)
     on SQLite; building a statement per call cost more than running it.
     """
-    if pg:
-        now: Any = func.clock_timestamp()
-        lease_until: Any = now + bindparam("lease", type_=Interval())
-        retry_at: Any = now + bindparam("retry", type_=Interval())
-    else:
-        now = bindparam("now", type_=UtcDateTime())
-        lease_until = bindparam("lease_until", type_=UtcDateTime())
-        retry_at = bindparam("retry_at", type_=UtcDateTime())
+    now, lease_until, retry_at = clock_expressions(pg)
     ids: Any = bindparam("ids", expanding=True)
     full_agents: Any = bindparam("full_agents", expanding=True)
     full_tenants: Any = bindparam("full_tenants", expanding=True)

@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Interval, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from baton.domain.ids import new_id
 from baton.domain.tasks import Task
 from baton.domain.webhooks import Delivery, event_for, task_payload
-from baton.store.columns import UtcDateTime, utcnow
+from baton.store.columns import clock_expressions, utcnow
 from baton.store.tables import AgentTaskRow, Base, WebhookDeliveryRow
 
 D = WebhookDeliveryRow
@@ -72,14 +72,7 @@ _DELIVERY_COLUMNS = (D.id, D.tenant_id, D.task_id, D.url, D.event, D.payload, D.
 @functools.cache
 def _statements(pg: bool) -> dict[str, Any]:
     """Statements built once per dialect; 'now' is the database clock on PostgreSQL."""
-    if pg:
-        now: Any = func.clock_timestamp()
-        lease_until: Any = now + bindparam("lease", type_=Interval())
-        retry_at: Any = now + bindparam("retry", type_=Interval())
-    else:
-        now = bindparam("now", type_=UtcDateTime())
-        lease_until = bindparam("lease_until", type_=UtcDateTime())
-        retry_at = bindparam("retry_at", type_=UtcDateTime())
+    now, lease_until, retry_at = clock_expressions(pg)
     ids: Any = bindparam("ids", expanding=True)
     pending = D.status == DeliveryStatus.PENDING.value
     due = (
