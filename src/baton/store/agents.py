@@ -11,15 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.domain.agents import Agent, AgentConfig, AgentSpec, AgentStatus, AgentVersion
-from baton.domain.errors import Conflict
 from baton.domain.ids import new_id
 from baton.domain.tools import parse_tool_grants
 from baton.store.columns import utcnow
 from baton.store.tables import AgentCapabilityRow, AgentRow, AgentVersionRow
+from baton.store.uniqueness import flush_unique
 
 #: ``agent_capabilities.scope`` of a global agent's capabilities.
 GLOBAL_SCOPE = "*"
@@ -82,12 +81,6 @@ class AgentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def _flush(self, name: str) -> None:
-        try:
-            await self._s.flush()
-        except IntegrityError:
-            raise Conflict(f"an agent named {name!r} already exists") from None
-
     async def create(
         self,
         tenant_id: str,
@@ -113,7 +106,7 @@ class AgentRepository:
             updated_at=now,
         )
         self._s.add(row)
-        await self._flush(name)
+        await flush_unique(self._s, f"an agent named {name!r}")
         version = self._add_version(row, 1, spec, created_by, now)
         await self._s.flush()
         return _agent(row, version)
@@ -210,7 +203,7 @@ class AgentRepository:
         for field, value in changes.items():
             setattr(row, field, value.value if isinstance(value, AgentStatus) else value)
         row.updated_at = utcnow()
-        await self._flush(row.name)
+        await flush_unique(self._s, f"an agent named {row.name!r}")
 
     async def add_version(self, agent_id: str, spec: AgentSpec, created_by: str | None) -> int:
         """Append the next version, make it current and mirror its capabilities; its number.

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.domain.errors import Conflict
 from baton.domain.ids import new_id
 from baton.store.columns import utcnow
 from baton.store.tables import McpServerRow
+from baton.store.uniqueness import flush_unique
 from baton.tools.mcp_config import McpServerConfig, McpTransport
 
 
@@ -63,10 +62,7 @@ class McpServerRepository:
             created_at=utcnow(),
         )
         self._s.add(row)
-        try:
-            await self._s.flush()
-        except IntegrityError:
-            raise Conflict(f"an MCP server named {name!r} already exists") from None
+        await flush_unique(self._s, f"an MCP server named {name!r}")
         return _config(row)
 
     async def get(self, tenant_id: str, server_id: str) -> McpServerConfig | None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.domain.errors import Conflict
 from baton.domain.ids import new_id
 from baton.domain.projects import AiMode, Project
 from baton.store.columns import utcnow
 from baton.store.tables import ProjectRow
+from baton.store.uniqueness import flush_unique
 
 
 def _project(row: ProjectRow) -> Project:
@@ -33,12 +32,6 @@ class ProjectRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
-
-    async def _flush(self, name: str) -> None:
-        try:
-            await self._s.flush()
-        except IntegrityError:
-            raise Conflict(f"a project named {name!r} already exists") from None
 
     async def create(
         self,
@@ -62,7 +55,7 @@ class ProjectRepository:
             updated_at=now,
         )
         self._s.add(row)
-        await self._flush(name)
+        await flush_unique(self._s, f"a project named {name!r}")
         return _project(row)
 
     async def _row(self, tenant_id: str, project_id: str) -> ProjectRow | None:
@@ -96,7 +89,7 @@ class ProjectRepository:
         for field, value in changes.items():
             setattr(row, field, value.value if isinstance(value, AiMode) else value)
         row.updated_at = utcnow()
-        await self._flush(row.name)
+        await flush_unique(self._s, f"a project named {row.name!r}")
         return _project(row)
 
     async def delete(self, tenant_id: str, project_id: str) -> bool:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.domain.errors import Conflict
 from baton.domain.ids import new_id
 from baton.domain.tenancy import ApiKey, Principal, Role, Tenant
 from baton.store.columns import utcnow
 from baton.store.tables import ApiKeyRow, TenantRow, UserRow
+from baton.store.uniqueness import flush_unique
 
 
 def _tenant(row: TenantRow) -> Tenant:
@@ -47,10 +46,7 @@ class TenantRepository:
         """Insert a tenant; Conflict when the name is taken."""
         row = TenantRow(id=new_id(), name=name, created_at=utcnow())
         self._s.add(row)
-        try:
-            await self._s.flush()
-        except IntegrityError:
-            raise Conflict(f"a tenant named {name!r} already exists") from None
+        await flush_unique(self._s, f"a tenant named {name!r}")
         return _tenant(row)
 
     async def get(self, tenant_id: str) -> Tenant | None:
