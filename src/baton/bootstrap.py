@@ -9,7 +9,7 @@ import importlib
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
 from baton.queue.signals import PostgresListener, libpq_conninfo
+from baton.queue.worker import Worker
 from baton.services.container import Services
 from baton.services.jobs import Job, PeriodicJobs
 from baton.services.tenancy import BootstrapResult, write_secret_file
@@ -147,6 +148,46 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+@asynccontextmanager
+async def _serving(
+    services: Services,
+    *,
+    with_worker: bool,
+    settle: bool,
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[Worker | None]:
+    """Periodic jobs, the PostgreSQL listener and (optionally) a worker around the body.
+
+    ``before`` runs first (the first-start bootstrap of ``baton serve``). On the way out
+    the worker stops first (its leases released), then everything else, and the services
+    close, whatever failed.
+    """
+    jobs = periodic_jobs(services)
+    listener = _listener(services)
+    worker = services.worker() if with_worker else None
+    try:
+        if before is not None:
+            await before()
+        jobs.start()
+        if listener is not None:
+            listener.start()
+        if worker is not None:
+            worker.start()
+        if settle:
+            settle_heap()
+        yield worker
+    finally:
+        if worker is not None:
+            await worker.stop()
+        if listener is not None:
+            await listener.stop()
+        await jobs.stop()
+        await services.webhooks.aclose()
+        await services.providers.aclose()
+        await services.mcp.aclose()
+        await services.db.dispose()
+
+
 async def run_worker(
     settings: Settings, stop: asyncio.Event | None = None, *, settle: bool = False
 ) -> None:
@@ -161,27 +202,10 @@ async def run_worker(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     services = await start_services(settings, migrate_schema=settings.auto_migrate)
-    jobs = periodic_jobs(services)
-    listener = _listener(services)
-    worker = services.worker()
-    try:
-        jobs.start()
-        if listener is not None:
-            listener.start()
-        worker.start()
-        if settle:
-            settle_heap()
+    async with _serving(services, with_worker=True, settle=settle) as worker:
+        assert worker is not None
         log.info("worker %s running (concurrency %d)", worker.id, settings.worker_concurrency)
         await stop.wait()
-    finally:
-        await worker.stop()
-        if listener is not None:
-            await listener.stop()
-        await jobs.stop()
-        await services.webhooks.aclose()
-        await services.providers.aclose()
-        await services.mcp.aclose()
-        await services.db.dispose()
 
 
 def create_app(
@@ -201,28 +225,12 @@ def create_app(
             migrate_schema=settings.auto_migrate if migrate_schema is None else migrate_schema,
         )
         app.state.services = services
-        jobs = periodic_jobs(services)
-        listener = _listener(services)
-        worker = services.worker() if settings.run_workers else None
-        try:
-            await first_start(services, on_bootstrap)
-            jobs.start()
-            if listener is not None:
-                listener.start()
-            if worker is not None:
-                worker.start()
-            if settle:
-                settle_heap()
+        async with _serving(
+            services,
+            with_worker=settings.run_workers,
+            settle=settle,
+            before=lambda: first_start(services, on_bootstrap),
+        ):
             yield
-        finally:
-            if worker is not None:
-                await worker.stop()
-            if listener is not None:
-                await listener.stop()
-            await jobs.stop()
-            await services.webhooks.aclose()
-            await services.providers.aclose()
-            await services.mcp.aclose()
-            await services.db.dispose()
 
     return build_api(settings, lifespan)
