@@ -39,28 +39,23 @@ class Batcher(Generic[T, R]):
     async def _run(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            try:
-                results = await self._flush([item for item, _ in batch])
-            except Exception as exc:
-                if self._isolate and len(batch) > 1:
-                    for single in batch:
-                        await self._flush_alone(*single)
-                    continue
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            aligned = isinstance(results, list) and len(results) == len(batch)
-            for index, (_, future) in enumerate(batch):
-                if not future.done():
-                    future.set_result(results[index] if aligned else None)
+            await self._flush_batch(batch, self._isolate)
 
-    async def _flush_alone(self, item: T, future: asyncio.Future[R | None]) -> None:
+    async def _flush_batch(
+        self, batch: list[tuple[T, asyncio.Future[R | None]]], isolate: bool
+    ) -> None:
         try:
-            results = await self._flush([item])
+            results = await self._flush([item for item, _ in batch])
         except Exception as exc:
-            if not future.done():
-                future.set_exception(exc)
+            if isolate and len(batch) > 1:
+                for single in batch:
+                    await self._flush_batch([single], isolate=False)
+                return
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
             return
-        if not future.done():
-            future.set_result(results[0] if isinstance(results, list) and results else None)
+        aligned = isinstance(results, list) and len(results) == len(batch)
+        for index, (_, future) in enumerate(batch):
+            if not future.done():
+                future.set_result(results[index] if aligned else None)

@@ -132,7 +132,7 @@ class Services:
         return cls(
             settings=settings,
             db=db,
-            tenancy=TenancyService(db, audit, auth_cache_s=settings.read_cache_s),
+            tenancy=TenancyService(db, audit, cache_s=settings.read_cache_s),
             projects=ProjectService(db, audit),
             health=HealthService(db),
             audit=audit,

@@ -41,10 +41,10 @@ class BootstrapResult:
 class TenancyService:
     """Tenants, keys and the authentication of callers."""
 
-    def __init__(self, db: Database, audit: AuditService, *, auth_cache_s: float = 0.0) -> None:
+    def __init__(self, db: Database, audit: AuditService, *, cache_s: float = 0.0) -> None:
         self._db = db
         self._audit = audit
-        self._principals: TtlCache[str, Principal] = TtlCache(auth_cache_s)
+        self._principals: TtlCache[str, Principal] = TtlCache(cache_s)
 
     async def authenticate(self, secret: str | None) -> Principal:
         """The caller behind a bearer key; Unauthenticated when missing or unknown."""
