@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from baton.domain.audit import AuditEntryType, AuditRecord, Checkpoint
 from baton.domain.audit.log import AuditFilter, StoredEntry
 from baton.domain.ids import new_id
+from baton.store.direct import DirectStatement
 from baton.store.tables import (
     AuditCheckpointRow,
     AuditEntryRow,
@@ -82,13 +83,15 @@ def _checkpoint(row: Any) -> Checkpoint:
 
 
 _H = AuditHeadRow
-# The append path's statements are built once: building a construct per call cost more
-# than running it.
-_SELECT_HEAD = select(
-    _H.size, _H.frontier, _H.last_created_at, _H.checkpoint_size, _H.checkpoint_at
-).where(_H.tenant_id == bindparam("tenant_id"))
-_SELECT_HEAD_LOCKED = _SELECT_HEAD.with_for_update()
-_UPDATE_HEAD = (
+# The append path's statements run on the driver's cursor (store/direct.py): every task
+# transition appends, and Core's per-statement machinery cost more than SQLite's work.
+# FOR UPDATE renders on PostgreSQL only; on SQLite BEGIN IMMEDIATE already serialises.
+_SELECT_HEAD_LOCKED = DirectStatement(
+    select(_H.size, _H.frontier, _H.last_created_at, _H.checkpoint_size, _H.checkpoint_at)
+    .where(_H.tenant_id == bindparam("tenant_id"))
+    .with_for_update()
+)
+_UPDATE_HEAD = DirectStatement(
     update(_H)
     .where(_H.tenant_id == bindparam("t"))
     .values(
@@ -100,8 +103,8 @@ _UPDATE_HEAD = (
     )
 )
 # Core table inserts: the ORM-enabled insert(Entity) path costs several times more.
-_INSERT_ENTRY = Base.metadata.tables["audit_entries"].insert()
-_INSERT_PAYLOAD = Base.metadata.tables["audit_payloads"].insert()
+_INSERT_ENTRY = DirectStatement(Base.metadata.tables["audit_entries"].insert())
+_INSERT_PAYLOAD = DirectStatement(Base.metadata.tables["audit_payloads"].insert())
 
 
 class AuditRepository:
@@ -125,30 +128,30 @@ class AuditRepository:
         On PostgreSQL the row lock serialises appenders of one tenant across processes;
         on SQLite the write transaction (BEGIN IMMEDIATE) already does.
         """
-        query = _SELECT_HEAD_LOCKED if self._dialect == "postgresql" else _SELECT_HEAD
         params = {"tenant_id": tenant_id}
-        row = self._c.execute(query, params).first()
-        if row is None:
+        rows = _SELECT_HEAD_LOCKED.execute(self._c, params)
+        if not rows:
             self._c.execute(
                 self._upsert_ignore(
                     AuditHeadRow,
                     {"tenant_id": tenant_id, "size": 0, "frontier": [], "checkpoint_size": 0},
                 )
             )
-            row = self._c.execute(query, params).one()
+            rows = _SELECT_HEAD_LOCKED.execute(self._c, params)
+        size, frontier, last_created_at, checkpoint_size, checkpoint_at = rows[0]
         return Head(
             tenant_id=tenant_id,
-            size=row.size,
-            frontier=[bytes.fromhex(x) for x in row.frontier],
-            last_created_at=row.last_created_at,
-            checkpoint_size=row.checkpoint_size,
-            checkpoint_at=row.checkpoint_at,
+            size=size,
+            frontier=[bytes.fromhex(x) for x in frontier],
+            last_created_at=last_created_at,
+            checkpoint_size=checkpoint_size,
+            checkpoint_at=checkpoint_at,
         )
 
     def save_head(self, head: Head) -> None:
         """Write the head back (same transaction as the entries it describes)."""
-        self._c.execute(
-            _UPDATE_HEAD,
+        _UPDATE_HEAD.execute(
+            self._c,
             {
                 "t": head.tenant_id,
                 "size": head.size,
@@ -190,8 +193,8 @@ class AuditRepository:
                     "payload": e.payload,
                 }
             )
-        self._c.execute(_INSERT_ENTRY, entry_rows)
-        self._c.execute(_INSERT_PAYLOAD, payload_rows)
+        _INSERT_ENTRY.execute_many(self._c, entry_rows)
+        _INSERT_PAYLOAD.execute_many(self._c, payload_rows)
 
     def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Store a signed checkpoint."""
