@@ -173,12 +173,9 @@ class AgentService:
 
     async def get_recent(self, caller: Principal, agent_id: str) -> Agent:
         """``get``, served from a copy at most ``cache_s`` old (task submission)."""
-        key = (caller.tenant_id, agent_id)
-        agent = self._by_id.get(key)
-        if agent is None:
-            agent = await self.get(caller, agent_id)
-            self._by_id.put(key, agent)
-        return agent
+        return await self._by_id.get_or_load(
+            (caller.tenant_id, agent_id), lambda: self.get(caller, agent_id)
+        )
 
     async def find(self, caller: Principal, name_or_id: str) -> Agent:
         """An agent by id, else by name (the tenant's own before a global one)."""
@@ -339,13 +336,12 @@ class AgentService:
 
         Served from a copy at most ``cache_s`` old.
         """
-        key = (tenant_id, task_type)
-        found = self._by_type.get(key)
-        if found is None:
+
+        async def load() -> list[Agent]:
             async with self._db.transaction(write=False) as uow:
-                found = await self.agents_for_task_in(uow, tenant_id, task_type)
-            self._by_type.put(key, found)
-        return found
+                return await self.agents_for_task_in(uow, tenant_id, task_type)
+
+        return await self._by_type.get_or_load((tenant_id, task_type), load)
 
     @staticmethod
     async def agents_for_task_in(uow: UnitOfWork, tenant_id: str, task_type: str) -> list[Agent]:

@@ -51,15 +51,15 @@ class TenancyService:
         if not secret:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
         key_hash = hash_key(secret)
-        principal = self._principals.get(key_hash)
-        if principal is not None:
+
+        async def load() -> Principal:
+            async with self._db.transaction(write=False) as uow:
+                principal = await uow.tenants.principal_for_hash(key_hash)
+            if principal is None:
+                raise Unauthenticated("invalid or revoked API key")
             return principal
-        async with self._db.transaction(write=False) as uow:
-            principal = await uow.tenants.principal_for_hash(key_hash)
-        if principal is None:
-            raise Unauthenticated("invalid or revoked API key")
-        self._principals.put(key_hash, principal)
-        return principal
+
+        return await self._principals.get_or_load(key_hash, load)
 
     async def create_tenant(self, caller: Principal, name: str) -> Tenant:
         """Create a tenant (the API lets only superadmins reach this)."""
