@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
+from baton.llm.registry import preload_sdk_providers
 from baton.queue.signals import PostgresListener, libpq_conninfo
 from baton.queue.worker import Worker
 from baton.services.container import Services
@@ -174,6 +175,7 @@ async def _serving(
         if worker is not None:
             worker.start()
         if settle:
+            preload_sdk_providers()
             settle_heap()
         yield worker
     finally:

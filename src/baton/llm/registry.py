@@ -8,6 +8,7 @@ usage accounting around the whole.
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,17 @@ from baton.llm.settings import LLMSettings
 
 PROVIDER_NAMES: tuple[str, ...] = ("openai", "groq", "anthropic", "openai_compatible", "local")
 TESTING_PROVIDER = "scripted"
+
+
+def preload_sdk_providers() -> None:
+    """Import the SDK-backed providers now rather than inside the first task that uses one.
+
+    They are imported lazily so that CLI commands start fast; a server that would
+    otherwise spend about a second of CPU on imports in the middle of its first burst of
+    tasks calls this once at start-up.
+    """
+    importlib.import_module("baton.llm.openai_compat")
+    importlib.import_module("baton.llm.anthropic_provider")
 
 
 def provider_names(include_testing: bool = False) -> tuple[str, ...]:
