@@ -290,3 +290,16 @@ async def test_an_outcome_that_could_not_be_written_runs_again(queue: TaskQueue)
     assert failures, "the first report did not fail"
     assert now is not None and now.status is TaskStatus.COMPLETED and now.result == {"output": 5}
     assert runs[task.id] == 2  # its lease was given back and it ran again
+
+
+async def test_the_tool_journal_keeps_the_first_result_of_a_call(queue: TaskQueue) -> None:
+    task_id = new_id()
+    await queue.record_tool_call(task_id, "0:add:abc", {"success": True, "output": 3})
+    # A stale attempt finishing the same call later must not replace what was journalled.
+    await queue.record_tool_call(task_id, "0:add:abc", {"success": True, "output": 99})
+    await queue.record_tool_call(task_id, "1:add:def", {"success": False, "error": "x"})
+    assert await queue.journal(task_id) == {
+        "0:add:abc": {"success": True, "output": 3},
+        "1:add:def": {"success": False, "error": "x"},
+    }
+    assert await queue.journal(new_id()) == {}

@@ -38,8 +38,10 @@ class DirectStatement:
     them (aware datetimes, parsed JSON).
     """
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, *, columns: Sequence[str] = ()) -> None:
+        """Wrap ``statement``; for a bare ``table.insert()``, ``columns`` names those set."""
         self._statement = statement
+        self._columns = list(columns)
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
@@ -49,7 +51,7 @@ class DirectStatement:
         return found
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled: Any = self._statement.compile(dialect=dialect)
+        compiled: Any = self._statement.compile(dialect=dialect, column_keys=self._columns or None)
         binds: dict[str, Processor] = {}
         defaults: dict[str, Any] = {}
         for name, bind in compiled.binds.items():

@@ -18,10 +18,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     bindparam,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -33,11 +31,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from baton.domain.tasks import Task, TaskStatus
 from baton.store.columns import UtcDateTime, clock_expressions, utcnow
+from baton.store.direct import DirectStatement
 from baton.store.tables import AgentTaskRow, Base, TaskEventRow, ToolJournalRow
 
 T = AgentTaskRow
 _COLUMNS = [c for c in AgentTaskRow.__table__.columns]
-_INSERT_EVENT = Base.metadata.tables["task_events"].insert()
+# Every transition and step writes these: they run on the driver cursor (store/direct.py).
+_INSERT_EVENT = DirectStatement(
+    Base.metadata.tables["task_events"].insert().inline(),
+    columns=["tenant_id", "task_id", "type", "data", "created_at"],
+)
+_JOURNAL = Base.metadata.tables["task_tool_journal"]
+_RECORD_TOOL_CALL = {
+    "postgresql": DirectStatement(pg_insert(_JOURNAL).on_conflict_do_nothing()),
+    "sqlite": DirectStatement(sqlite_insert(_JOURNAL).on_conflict_do_nothing()),
+}
 
 
 @functools.cache
@@ -551,8 +559,8 @@ class TaskRepository:
         if not events:
             return
         now = utcnow()
-        self._c.execute(
-            _INSERT_EVENT,
+        _INSERT_EVENT.execute_many(
+            self._c,
             [
                 {"tenant_id": t, "task_id": k, "type": ty, "data": d, "created_at": now}
                 for t, k, ty, d in events
@@ -580,14 +588,7 @@ class TaskRepository:
 
     def record_tool_call(self, task_id: str, call_key: str, result: dict[str, Any]) -> None:
         """Journal a completed tool call (the first record of a key wins)."""
-        exists = self._c.execute(
-            select(ToolJournalRow.call_key).where(
-                and_(ToolJournalRow.task_id == task_id, ToolJournalRow.call_key == call_key)
-            )
-        ).first()
-        if exists is None:
-            self._c.execute(
-                insert(ToolJournalRow).values(
-                    task_id=task_id, call_key=call_key, result=result, created_at=utcnow()
-                )
-            )
+        _RECORD_TOOL_CALL[self._c.dialect.name].execute(
+            self._c,
+            {"task_id": task_id, "call_key": call_key, "result": result, "created_at": utcnow()},
+        )
