@@ -97,15 +97,20 @@ class SqliteWriter:
                 if len(group) == 1:
                     outcomes.append((group[0][0](conn), None))
                 else:
+                    # Savepoints straight on the driver: SQLAlchemy's nested-transaction
+                    # objects cost more than the small jobs they wrap.
+                    driver = conn.connection.dbapi_connection
+                    assert driver is not None
                     for fn, _, _ in group:
-                        savepoint = conn.begin_nested()
+                        driver.execute("SAVEPOINT baton_job")
                         try:
                             result = fn(conn)
                         except Exception as exc:
-                            savepoint.rollback()
+                            driver.execute("ROLLBACK TO baton_job")
+                            driver.execute("RELEASE baton_job")
                             outcomes.append((None, exc))
                         else:
-                            savepoint.commit()
+                            driver.execute("RELEASE baton_job")
                             outcomes.append((result, None))
         except Exception as exc:  # the commit itself failed: nothing of the group happened
             log.warning("SQLite group commit of %d failed: %s", len(group), exc)
