@@ -42,12 +42,12 @@ class DirectStatement:
         """Wrap ``statement``; for a bare ``table.insert()``, ``columns`` names those set."""
         self._statement = statement
         self._columns = list(columns)
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[type[Dialect], _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        found = self._compiled.get(dialect.name)
+        found = self._compiled.get(type(dialect))
         if found is None:
-            found = self._compiled[dialect.name] = self._compile(dialect)
+            found = self._compiled[type(dialect)] = self._compile(dialect)
         return found
 
     def _compile(self, dialect: Dialect) -> _Compiled:
