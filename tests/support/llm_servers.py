@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -105,7 +106,8 @@ class ScriptedServer:
         raw = await reader.readexactly(int(headers.get("content-length", "0")))
         body = json.loads(raw) if raw else None
         self.requests.append(Request(method, path, headers, body))
-        reply = self.replies.popleft() if self.replies else _unscripted()
+        refusal = _refuse_bad_tool_names(path, body)
+        reply = refusal or (self.replies.popleft() if self.replies else _unscripted())
         if reply.delay:
             await asyncio.sleep(reply.delay)
         status_line = f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}\r\n"
@@ -138,6 +140,39 @@ class ScriptedServer:
             await writer.drain()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
+
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _tool_names(path: str, body: Any) -> list[str]:
+    """Every tool name in a request, where each protocol puts them."""
+    if not isinstance(body, dict):
+        return []
+    if path.endswith("/messages"):  # Anthropic
+        names = [t.get("name", "") for t in body.get("tools", [])]
+        for message in body.get("messages", []):
+            content = message.get("content")
+            if isinstance(content, list):
+                names += [b.get("name", "") for b in content if b.get("type") == "tool_use"]
+        return names
+    names = [t["function"].get("name", "") for t in body.get("tools", [])]
+    for message in body.get("messages", []):
+        names += [c["function"].get("name", "") for c in message.get("tool_calls") or []]
+    return names
+
+
+def _refuse_bad_tool_names(path: str, body: Any) -> Reply | None:
+    """400 for a tool name outside ``^[a-zA-Z0-9_-]{1,64}$``, as OpenAI and Anthropic answer."""
+    bad = [n for n in _tool_names(path, body) if not _TOOL_NAME.match(n)]
+    if not bad:
+        return None
+    message = f"tool name {bad[0]!r}: string should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+    if path.endswith("/messages"):
+        error = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        return Reply(status=400, json=error)
+    error = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+    return Reply(status=400, json=error)
 
 
 def _unscripted() -> Reply:

@@ -21,6 +21,11 @@ from baton.llm.assembly import ResponseAssembler
 from baton.llm.errors import LLMError
 from baton.llm.provider import DEFAULT_OPTIONS, GenerateOptions
 from baton.llm.rules import Dialect, check_conversation
+from baton.llm.tool_names import WireNames
+
+
+def _unchanged(event: StreamEvent) -> StreamEvent:
+    return event
 
 
 class ProviderAdapter(ABC):
@@ -48,11 +53,15 @@ class ProviderAdapter(ABC):
         """Return the model's whole reply (see ``LLMProvider.generate``)."""
         check_conversation(messages, self.dialect, self.name)
         timeout = options.timeout or self.timeout
+        names = WireNames.for_request(messages, tools or ())
+        if names is not None:
+            messages, tools = names.messages(messages), names.tools(tools or ())
         try:
-            return await self._generate(messages, tools or (), options, timeout)
+            response = await self._generate(messages, tools or (), options, timeout)
         except Exception as exc:
             self._raise_translated(exc, timeout)
             raise
+        return response if names is None else names.response(response)
 
     async def stream(
         self,
@@ -63,17 +72,21 @@ class ProviderAdapter(ABC):
         """Yield the reply as it arrives (see ``LLMProvider.stream``)."""
         check_conversation(messages, self.dialect, self.name)
         timeout = options.timeout or self.timeout
+        names = WireNames.for_request(messages, tools or ())
+        if names is not None:
+            messages, tools = names.messages(messages), names.tools(tools or ())
+        restore = names.event if names is not None else _unchanged
         assembler = ResponseAssembler(self.name, self.model)
         try:
             async for chunk in self._chunks(messages, tools or (), options, timeout):
                 for event in self._feed(assembler, chunk):
-                    yield event
+                    yield restore(event)
         except Exception as exc:
             self._raise_translated(exc, timeout)
             raise
         for event in assembler.complete_all():
-            yield event
-        yield StreamDone(assembler.build())
+            yield restore(event)
+        yield restore(StreamDone(assembler.build()))
 
     def _raise_translated(self, exc: Exception, timeout: float) -> None:
         """Raise the taxonomy error for ``exc``; return if it is one already or unknown."""

@@ -392,3 +392,41 @@ async def test_tool_results_round_trip_with_is_error(backend: Backend) -> None:
             "name": "calculator",
             "arguments": '{"expression":"17*23"}',
         }
+
+
+READ_FILE = ToolDefinition(
+    name="mcp.files.read_file",
+    description="Read a file (an MCP tool: Baton names them mcp.<server>.<tool>).",
+    parameters={"type": "object", "properties": {"path": {"type": "string"}}},
+)
+
+
+async def test_mcp_tool_names_go_out_as_the_provider_accepts_and_come_back(
+    backend: Backend,
+) -> None:
+    # The local servers answer 400 to a tool name outside ^[a-zA-Z0-9_-]{1,64}$ as the
+    # real APIs do, so sending Baton's dotted MCP names as they are fails this test.
+    earlier = ToolCall.from_arguments("call_0", "mcp.files.read_file", {"path": "a.txt"})
+    messages = [
+        *QUESTION,
+        ChatMessage.assistant(None, [earlier]),
+        ChatMessage.tool("call_0", "mcp.files.read_file", "hello"),
+    ]
+    call = CallSpec("mcp_files_read_file", '{"path": "b.txt"}', id="call_b")
+    backend.server.push(backend.reply(Turn(calls=[call])))
+
+    response, events = await backend.ask(messages, [READ_FILE, CALCULATOR])
+
+    (tool_call,) = response.tool_calls
+    assert (tool_call.name, tool_call.arguments) == ("mcp.files.read_file", {"path": "b.txt"})
+    if backend.mode == "stream":
+        assert completed_calls(events) == [tool_call]
+    body = backend.server.requests[0].body
+    if backend.kind == "anthropic":
+        sent_tools = [t["name"] for t in body["tools"]]
+        sent_calls = [b["name"] for b in body["messages"][1]["content"] if b["type"] == "tool_use"]
+    else:
+        sent_tools = [t["function"]["name"] for t in body["tools"]]
+        sent_calls = [c["function"]["name"] for c in body["messages"][2]["tool_calls"]]
+    assert sent_tools == ["mcp_files_read_file", "calculator"]
+    assert sent_calls == ["mcp_files_read_file"]
