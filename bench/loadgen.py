@@ -54,16 +54,32 @@ class RawHttp:
 
     @staticmethod
     async def _response(reader: asyncio.StreamReader) -> tuple[int, Any]:
+        """Read one response: a ``Content-Length`` body or a chunked one (an SSE stream
+        read to its end); JSON is decoded, anything else returned as text."""
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
-        length = 0
+        fields = {}
         for line in lines[1:]:
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        raw = await reader.readexactly(length) if length else b""
-        return status, json.loads(raw) if raw else None
+            fields[name.strip().lower()] = value.strip()
+        if fields.get(b"transfer-encoding") == b"chunked":
+            chunks = []
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                chunk = await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                chunks.append(chunk[:-2])
+            raw = b"".join(chunks)
+        else:
+            length = int(fields.get(b"content-length", b"0"))
+            raw = await reader.readexactly(length) if length else b""
+        if not raw:
+            return status, None
+        if fields.get(b"content-type", b"").startswith(b"application/json"):
+            return status, json.loads(raw)
+        return status, raw.decode()
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
