@@ -95,7 +95,7 @@ def load_plugins(services: Services) -> None:
 
 
 def periodic_jobs(services: Services) -> PeriodicJobs:
-    """The timers a server runs: checkpoints for idle logs, audit retention, webhooks."""
+    """The timers a server runs: checkpoints for idle logs, retention, webhooks, clean-up."""
     settings = services.settings
     return PeriodicJobs(
         [
@@ -109,6 +109,7 @@ def periodic_jobs(services: Services) -> PeriodicJobs:
             ),
             Job("webhooks", settings.webhook_poll_s, services.webhooks.deliver_due),
             Job("rate-windows", 600.0, services.rate_limiter.prune),
+            Job("housekeeping", 3600.0, services.housekeeping.run),
         ]
     )
 

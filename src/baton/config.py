@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     audit_retention_interval_s: float = Field(
         default=3600.0, gt=0, description="How often retention policies are enforced."
     )
+    stream_retention_s: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=60,
+        description="How long task stream events, finished tasks' tool journals and settled "
+        "webhook calls are kept (the audit log keeps everything for good).",
+    )
     llm: LLMSettings = Field(
         default_factory=LLMSettings,
         description="Providers, keys, aliases and prices (OPENAI_API_KEY, BATON_LLM_*...).",

@@ -17,6 +17,7 @@ from baton.queue.worker import Handler, Worker, WorkerSettings
 from baton.services.agents import AgentService
 from baton.services.audit import AuditService
 from baton.services.health import HealthService
+from baton.services.housekeeping import Housekeeping
 from baton.services.mcp_servers import McpServerService, config_loader
 from baton.services.projects import ProjectService
 from baton.services.rate_limits import DatabaseRateLimiter
@@ -53,6 +54,7 @@ class Services:
     rate_limiter: DatabaseRateLimiter
     handlers: dict[str, Handler]
     webhooks: WebhookSender
+    housekeeping: Housekeeping
 
     def worker(self) -> Worker:
         """A worker for this process, with the configured pacing."""
@@ -155,6 +157,7 @@ class Services:
             rate_limiter=rate_limiter,
             handlers={AGENT_KIND: runner},
             webhooks=webhooks,
+            housekeeping=Housekeeping(db, timedelta(seconds=settings.stream_retention_s)),
         )
 
 
