@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects import sqlite
 
 from baton.store.database import Database
 from baton.store.direct import DirectStatement
-from baton.store.tables import AuditHeadRow, AuditPolicyRow, Base
+from baton.store.tables import AuditHeadRow, Base
 
 H = AuditHeadRow
 _INSERT = DirectStatement(Base.metadata.tables["audit_heads"].insert())
@@ -78,11 +77,30 @@ async def test_a_failed_transaction_takes_the_direct_writes_with_it(database: Da
     assert await database.run(read, write=False) == []
 
 
-def test_expanding_parameters_are_refused() -> None:
-    statement = DirectStatement(
-        select(AuditPolicyRow.tenant_id).where(
-            AuditPolicyRow.tenant_id.in_(bindparam("ids", expanding=True))
-        )
+async def test_expanding_lists_of_any_length(database: Database) -> None:
+    by_tenants = DirectStatement(
+        select(H.tenant_id, H.size)
+        .where(H.tenant_id.in_(bindparam("ids", expanding=True)), H.size > bindparam("least"))
+        .order_by(H.tenant_id)
     )
+
+    def write(conn: Connection) -> None:
+        _INSERT.execute_many(conn, [_row(f"t{i}", i) for i in range(6)])
+
+    await database.run(write)
+
+    def read(conn: Connection) -> list[list[tuple[object, ...]]]:
+        return [
+            by_tenants.execute(conn, {"ids": ids, "least": 1})
+            for ids in (["t1", "t2", "t5"], ["t4"], [], ["t0", "t3", "t2", "t1", "t9"])
+        ]
+
+    found = await database.run(read, write=False)
+    assert found == [[("t2", 2), ("t5", 5)], [("t4", 4)], [], [("t2", 2), ("t3", 3)]]
+    assert found[0][0].tenant_id == "t2" and found[0][0].size == 2  # rows have names
+
+    def many(conn: Connection) -> None:
+        by_tenants.execute_many(conn, [{"ids": ["t1"], "least": 0}])
+
     with pytest.raises(ValueError, match="expanding"):
-        statement._for(sqlite.dialect())
+        await database.run(many, write=False)

@@ -49,8 +49,8 @@ _RECORD_TOOL_CALL = {
 
 
 @functools.cache
-def _statements(pg: bool) -> dict[str, Any]:
-    """The hot path's statements, built once per dialect.
+def _statements(pg: bool) -> dict[str, DirectStatement]:
+    """The hot path's statements, built once per dialect, run on the driver cursor.
 
     'now' is the database clock on PostgreSQL and a bound value (this process's clock)
     on SQLite; building a statement per call cost more than running it.
@@ -114,7 +114,7 @@ def _statements(pg: bool) -> dict[str, Any]:
         held = held.with_for_update()
     running = T.status == TaskStatus.RUNNING.value
     count = func.count()
-    return {
+    statements = {
         "full_agents": select(T.agent_id)
         .where(running, T.agent_cap.is_not(None))
         .group_by(T.agent_id, T.agent_cap)
@@ -136,6 +136,7 @@ def _statements(pg: bool) -> dict[str, Any]:
         "held": held,
         "by_ids": select(*_COLUMNS).where(T.id.in_(ids)),
     }
+    return {name: DirectStatement(statement) for name, statement in statements.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,22 +368,22 @@ class TaskRepository:
             params.update(now=now, lease_until=now + lease)
         # Agents and tenants already at their cap are skipped by the scan itself, so their
         # queued tasks cannot crowd out everyone else's.
-        full_agents = list(self._c.execute(statements["full_agents"]).scalars())
+        full_agents = [r[0] for r in statements["full_agents"].execute(self._c, {})]
         full_tenants = (
-            list(self._c.execute(statements["full_tenants"], {"cap": tenant_cap}).scalars())
+            [r[0] for r in statements["full_tenants"].execute(self._c, {"cap": tenant_cap})]
             if tenant_cap
             else []
         )
         scan_params = {k: v for k, v in params.items() if k == "now"}
         scan_params.update(full_agents=full_agents, full_tenants=full_tenants, limit=limit)
-        rows = self._c.execute(statements["scan"], scan_params).all()
+        rows = statements["scan"].execute(self._c, scan_params)
         if any(r.agent_cap for r in rows) or tenant_cap:
             chosen = self._within_caps(rows, limit, tenant_cap)
         else:
             chosen = [r.id for r in rows[:limit]]
         if not chosen:
             return []
-        claimed = self._c.execute(statements["claim"], {**params, "ids": chosen})
+        claimed = statements["claim"].execute(self._c, {**params, "ids": chosen})
         return sorted((_task(r) for r in claimed), key=lambda t: chosen.index(t.id))
 
     def _within_caps(self, rows: Sequence[Any], limit: int, tenant_cap: int | None) -> list[str]:
@@ -394,11 +395,11 @@ class TaskRepository:
                 self._c.execute(_ADVISORY_LOCK, {"key": key})
         agent_running: dict[str, int] = {}
         if capped_agents:
-            found = self._c.execute(statements["running_by_agent"], {"ids": capped_agents})
+            found = statements["running_by_agent"].execute(self._c, {"ids": capped_agents})
             agent_running = {agent: int(n) for agent, n in found}
         tenant_running: dict[str, int] = {}
         if tenants:
-            found = self._c.execute(statements["running_by_tenant"], {"ids": tenants})
+            found = statements["running_by_tenant"].execute(self._c, {"ids": tenants})
             tenant_running = {tenant: int(n) for tenant, n in found}
         chosen: list[str] = []
         for r in rows:
@@ -436,7 +437,7 @@ class TaskRepository:
         if not outcomes:
             return []
         statements = _statements(self._pg)
-        rows = self._c.execute(statements["held"], {"ids": [o.task_id for o in outcomes]})
+        rows = statements["held"].execute(self._c, {"ids": [o.task_id for o in outcomes]})
         held = {(r.id, r.lease_epoch) for r in rows}
         written = [o for o in outcomes if (o.task_id, o.epoch) in held]
         if not written:
@@ -455,7 +456,7 @@ class TaskRepository:
                 }
                 for o in finished
             ]
-            self._c.execute(statements["done"], [self._dialect_params(r) for r in done])
+            statements["done"].execute_many(self._c, [self._dialect_params(r) for r in done])
         for o in retried:
             delay = timedelta(seconds=o.retry_in or 0)
             row: dict[str, Any] = {
@@ -464,9 +465,10 @@ class TaskRepository:
                 "bump": int(o.count_retry),
             }
             row.update({"retry": delay} if self._pg else {"retry_at": now + delay})
-            self._c.execute(statements["retry"], row)
+            statements["retry"].execute(self._c, row)
         written_ids = [o.task_id for o in written]
-        return [_task(r) for r in self._c.execute(statements["by_ids"], {"ids": written_ids})]
+        by_ids = statements["by_ids"].execute(self._c, {"ids": written_ids})
+        return [_task(r) for r in by_ids]
 
     def _dialect_params(self, row: dict[str, Any]) -> dict[str, Any]:
         if self._pg:
