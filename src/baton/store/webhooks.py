@@ -23,6 +23,7 @@ from baton.domain.ids import new_id
 from baton.domain.tasks import Task
 from baton.domain.webhooks import Delivery, event_for, task_payload
 from baton.store.columns import clock_expressions, utcnow
+from baton.store.direct import DirectStatement
 from baton.store.tables import AgentTaskRow, Base, WebhookDeliveryRow
 
 D = WebhookDeliveryRow
@@ -69,6 +70,14 @@ class AttemptResult:
 _DELIVERY_COLUMNS = (D.id, D.tenant_id, D.task_id, D.url, D.event, D.payload, D.attempts)
 
 
+# Every finish asks which of its tasks want a webhook: on the driver cursor (store/direct).
+_WEBHOOK_URLS = DirectStatement(
+    select(T.id, T.webhook_url).where(
+        T.id.in_(bindparam("ids", expanding=True)), T.webhook_url.is_not(None)
+    )
+)
+
+
 @functools.cache
 def _statements(pg: bool) -> dict[str, Any]:
     """Statements built once per dialect; 'now' is the database clock on PostgreSQL."""
@@ -85,7 +94,6 @@ def _statements(pg: bool) -> dict[str, Any]:
         due = due.with_for_update(skip_locked=True)
     by_id = D.id == bindparam("delivery_id")
     return {
-        "urls": select(T.id, T.webhook_url).where(T.id.in_(ids), T.webhook_url.is_not(None)),
         "insert": Base.metadata.tables["webhook_deliveries"].insert(),
         "due": due,
         "lease": update(D).where(D.id.in_(ids), pending).values(next_attempt_at=lease_until),
@@ -127,7 +135,7 @@ class WebhookRepository:
         finished = {t.id: t for t in tasks if event_for(t.status) is not None}
         if not finished:
             return 0
-        urls = self._c.execute(self._sql["urls"], {"ids": list(finished)}).all()
+        urls = _WEBHOOK_URLS.execute(self._c, {"ids": list(finished)})
         if not urls:
             return 0
         now = utcnow()
