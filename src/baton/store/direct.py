@@ -139,14 +139,15 @@ class DirectStatement:
         finally:
             cursor.close()
 
-    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run once per parameter set, in one driver call (a multi-row write)."""
+    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run once per parameter set, in one driver call; how many rows it changed."""
         if not rows:
-            return
+            return 0
         compiled = self._for(conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(compiled.sql, [self._parameters(compiled, r) for r in rows])
+            return int(cursor.rowcount)
         finally:
             cursor.close()
 

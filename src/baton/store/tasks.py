@@ -184,10 +184,14 @@ class TaskEvent:
     created_at: datetime
 
 
-_INSERT_TASK = Base.metadata.tables["agent_tasks"].insert()
+_TASKS = Base.metadata.tables["agent_tasks"]
+_ALL = [c.name for c in _COLUMNS]
+_INSERT_TASK = DirectStatement(_TASKS.insert(), columns=_ALL)
+# A twin (same tenant and idempotency key) is skipped; the count of rows written tells
+# whether any was, so the common case needs no RETURNING and no second read.
 _INSERT_IGNORING_TWINS = {
-    "sqlite": sqlite_insert(AgentTaskRow).on_conflict_do_nothing().returning(AgentTaskRow.id),
-    "postgresql": pg_insert(AgentTaskRow).on_conflict_do_nothing().returning(AgentTaskRow.id),
+    "sqlite": DirectStatement(sqlite_insert(_TASKS).on_conflict_do_nothing(), columns=_ALL),
+    "postgresql": DirectStatement(pg_insert(_TASKS).on_conflict_do_nothing(), columns=_ALL),
 }
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
@@ -282,12 +286,12 @@ class TaskRepository:
         rows = [_values(new) for new in news]
         keyed = [r for r in rows if r["idempotency_key"] is not None]
         if not keyed:
-            self._c.execute(_INSERT_TASK, rows)
+            _INSERT_TASK.execute_many(self._c, rows)
             return [(_task_of(r), True) for r in rows]
-        insert = _INSERT_IGNORING_TWINS[self._c.dialect.name]
-        created = set(self._c.execute(insert, rows).scalars())
-        if len(created) == len(rows):  # the common case: no key was seen before
+        written = _INSERT_IGNORING_TWINS[self._c.dialect.name].execute_many(self._c, rows)
+        if written == len(rows):  # the common case: no key was seen before
             return [(_task_of(r), True) for r in rows]
+        created = {t.id for t in self._get_many({r["id"] for r in rows})}
         stored = self._ids_by_key([r for r in keyed if r["id"] not in created])
         twins = set(stored.values()) - created
         earlier = {t.id: t for t in self._get_many(twins)} if twins else {}
