@@ -31,7 +31,17 @@ class Signals:
     def __init__(self) -> None:
         self._available = asyncio.Event()
         self._events = asyncio.Event()
+        self._events_seen = 0
         self._cancel_handlers: list[Callable[[str], None]] = []
+
+    @property
+    def events_count(self) -> int:
+        """How many event signals came so far.
+
+        Read it before reading events, then pass it to ``wait_events``, so a signal
+        that came in between is not missed.
+        """
+        return self._events_seen
 
     def on_cancel(self, handler: Callable[[str], None]) -> None:
         """Call ``handler(task_id)`` when a task's cancellation is requested."""
@@ -44,8 +54,10 @@ class Signals:
         elif kind == CANCEL:
             for handler in list(self._cancel_handlers):
                 handler(value)
+            self._events_seen += 1
             self._events.set()
         elif kind == EVENTS:
+            self._events_seen += 1
             self._events.set()
 
     async def wait_available(self, at_most: float) -> None:
@@ -54,8 +66,14 @@ class Signals:
             await asyncio.wait_for(self._available.wait(), at_most)
         self._available.clear()
 
-    async def wait_events(self, at_most: float) -> None:
-        """Wait until new events may exist, ``at_most`` seconds."""
+    async def wait_events(self, at_most: float, since: int | None = None) -> None:
+        """Wait until new events may exist, ``at_most`` seconds.
+
+        With ``since`` (an earlier ``events_count``) it returns at once when a signal
+        came after that count was read, even if another waiter has already woken on it.
+        """
+        if since is not None and since != self._events_seen:
+            return
         event = self._events
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), at_most)

@@ -21,6 +21,13 @@ from baton.services.tasks import Submission
 router = APIRouter(prefix="/api")
 
 KEEPALIVE_S = 15.0
+EVENTS_PAGE = 500
+_FINAL = {s.value for s in TaskStatus if s.terminal}
+
+
+def _final(kind: str, data: dict[str, object]) -> bool:
+    """True for the status event that ends a task (nothing of that task follows it)."""
+    return kind == "status" and data.get("status") in _FINAL
 
 
 @router.post("/agents/tasks", name="tasks.submit", status_code=202, response_model=TaskPublic)
@@ -87,15 +94,20 @@ async def _sse(
 ) -> AsyncIterator[str]:
     signals = svc.queue.signals
     while True:
-        events = await svc.tasks.events(caller, after, task_id)
+        seen = signals.events_count
+        events = await svc.tasks.events(caller, after, task_id, limit=EVENTS_PAGE)
+        ended = False
         for event in events:
             after = event.id
             body = {"task_id": event.task_id, "type": event.type, **event.data}
             body["at"] = event.created_at.isoformat()
             yield f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(body, default=str)}\n\n"
-        if events:
-            continue
-        if task_id is not None:
+            ended = ended or (task_id is not None and _final(event.type, event.data))
+        if ended:
+            return  # a task's final status is its last event: the stream is complete
+        if len(events) == EVENTS_PAGE:
+            continue  # more are waiting
+        if task_id is not None and not events:
             task = await svc.queue.get(caller.tenant_id, task_id)
             if task is None or task.status.terminal:
                 # Everything up to the end has been sent: the stream is complete.
@@ -104,7 +116,7 @@ async def _sse(
                 continue
         if await request.is_disconnected():
             return
-        await signals.wait_events(KEEPALIVE_S)
+        await signals.wait_events(KEEPALIVE_S, since=seen)
         yield ": keep-alive\n\n"
 
 
