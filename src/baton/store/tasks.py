@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -59,10 +60,12 @@ def _statements(pg: bool) -> dict[str, DirectStatement]:
     ids: Any = bindparam("ids", expanding=True)
     full_agents: Any = bindparam("full_agents", expanding=True)
     full_tenants: Any = bindparam("full_tenants", expanding=True)
+    # The status is written into the SQL, not bound, so that a planner can prove the
+    # claimable partial index applies even to a generic (prepared) plan.
     scan = (
         select(T.id, T.tenant_id, T.agent_id, T.agent_cap)
         .where(
-            T.status == TaskStatus.SUBMITTED.value,
+            T.status == literal_column(f"'{TaskStatus.SUBMITTED.value}'"),
             T.available_at <= now,
             or_(T.agent_id.is_(None), T.agent_id.not_in(full_agents)),
             T.tenant_id.not_in(full_tenants),
