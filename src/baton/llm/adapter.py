@@ -24,10 +24,6 @@ from baton.llm.rules import Dialect, check_conversation
 from baton.llm.tool_names import WireNames
 
 
-def _unchanged(event: StreamEvent) -> StreamEvent:
-    return event
-
-
 class ProviderAdapter(ABC):
     """Base of the concrete providers.
 
@@ -54,14 +50,13 @@ class ProviderAdapter(ABC):
         check_conversation(messages, self.dialect, self.name)
         timeout = options.timeout or self.timeout
         names = WireNames.for_request(messages, tools or ())
-        if names is not None:
-            messages, tools = names.messages(messages), names.tools(tools or ())
+        sent, offered = names.messages(messages), names.tools(tools or ())
         try:
-            response = await self._generate(messages, tools or (), options, timeout)
+            response = await self._generate(sent, offered, options, timeout)
         except Exception as exc:
             self._raise_translated(exc, timeout)
             raise
-        return response if names is None else names.response(response)
+        return names.response(response)
 
     async def stream(
         self,
@@ -73,20 +68,18 @@ class ProviderAdapter(ABC):
         check_conversation(messages, self.dialect, self.name)
         timeout = options.timeout or self.timeout
         names = WireNames.for_request(messages, tools or ())
-        if names is not None:
-            messages, tools = names.messages(messages), names.tools(tools or ())
-        restore = names.event if names is not None else _unchanged
+        sent, offered = names.messages(messages), names.tools(tools or ())
         assembler = ResponseAssembler(self.name, self.model)
         try:
-            async for chunk in self._chunks(messages, tools or (), options, timeout):
+            async for chunk in self._chunks(sent, offered, options, timeout):
                 for event in self._feed(assembler, chunk):
-                    yield restore(event)
+                    yield names.event(event)
         except Exception as exc:
             self._raise_translated(exc, timeout)
             raise
         for event in assembler.complete_all():
-            yield restore(event)
-        yield restore(StreamDone(assembler.build()))
+            yield names.event(event)
+        yield names.event(StreamDone(assembler.build()))
 
     def _raise_translated(self, exc: Exception, timeout: float) -> None:
         """Raise the taxonomy error for ``exc``; return if it is one already or unknown."""

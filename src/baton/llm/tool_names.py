@@ -42,12 +42,12 @@ class WireNames:
     @classmethod
     def for_request(
         cls, messages: Sequence[ChatMessage], tools: Sequence[ToolDefinition]
-    ) -> WireNames | None:
-        """The mapping for a request, or None when every name may go out as it is."""
+    ) -> WireNames:
+        """The mapping for a request (empty, changing nothing, when every name is safe)."""
         names = set(_names(messages, tools))
         unsafe = sorted(n for n in names if not WIRE_NAME.match(n))
         if not unsafe:
-            return None
+            return _UNCHANGED
         taken = names - set(unsafe)
         to_wire: dict[str, str] = {}
         for name in unsafe:
@@ -60,12 +60,16 @@ class WireNames:
             to_wire[name] = wire
         return cls(to_wire)
 
-    def tools(self, tools: Sequence[ToolDefinition]) -> list[ToolDefinition]:
+    def tools(self, tools: Sequence[ToolDefinition]) -> Sequence[ToolDefinition]:
         """The tool list with wire names."""
+        if not self._to_wire:
+            return tools
         return [dataclasses.replace(t, name=self._to_wire.get(t.name, t.name)) for t in tools]
 
-    def messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    def messages(self, messages: Sequence[ChatMessage]) -> Sequence[ChatMessage]:
         """The conversation with wire names in its tool calls and tool results."""
+        if not self._to_wire:
+            return messages
         return [self._message(m) for m in messages]
 
     def _message(self, message: ChatMessage) -> ChatMessage:
@@ -78,18 +82,23 @@ class WireNames:
 
     def response(self, response: LLMResponse) -> LLMResponse:
         """The reply with Baton's names in its tool calls."""
-        if not response.tool_calls:
+        if not response.tool_calls or not self._from_wire:
             return response
         calls = tuple(_renamed(c, self._from_wire) for c in response.tool_calls)
         return dataclasses.replace(response, tool_calls=calls)
 
     def event(self, event: StreamEvent) -> StreamEvent:
         """A stream event with Baton's names."""
+        if not self._from_wire:
+            return event
         if isinstance(event, ToolCallCompleted):
             return ToolCallCompleted(_renamed(event.tool_call, self._from_wire))
         if isinstance(event, StreamDone):
             return StreamDone(self.response(event.response))
         return event
+
+
+_UNCHANGED = WireNames({})
 
 
 def _names(messages: Sequence[ChatMessage], tools: Sequence[ToolDefinition]) -> Iterable[str]:

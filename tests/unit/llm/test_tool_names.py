@@ -19,7 +19,12 @@ def _tool(name: str) -> ToolDefinition:
 
 
 def test_safe_names_need_no_mapping() -> None:
-    assert WireNames.for_request([ChatMessage.user("hi")], [_tool("calculator")]) is None
+    messages, tools = [ChatMessage.user("hi")], [_tool("calculator")]
+    names = WireNames.for_request(messages, tools)
+    assert names.messages(messages) is messages and names.tools(tools) is tools
+    call = ToolCall.from_arguments("c1", "calculator", {})
+    response = LLMResponse(content=None, tool_calls=(call,))
+    assert names.response(response) is response
 
 
 def test_unsafe_names_become_distinct_safe_names_and_map_back() -> None:
@@ -31,7 +36,6 @@ def test_unsafe_names_become_distinct_safe_names_and_map_back() -> None:
         _tool(long_name),
     ]
     names = WireNames.for_request([], tools)
-    assert names is not None
     wire = [t.name for t in names.tools(tools)]
     assert all(WIRE_NAME.match(n) for n in wire), wire
     assert len(set(wire)) == len(wire)
@@ -49,7 +53,6 @@ def test_history_is_renamed_consistently_with_the_tool_list() -> None:
         ChatMessage.tool("c1", "mcp.fs.read", "contents"),
     ]
     names = WireNames.for_request(messages, [_tool("mcp.fs.read")])
-    assert names is not None
     sent = names.messages(messages)
     (wire_tool,) = names.tools([_tool("mcp.fs.read")])
     assert sent[1].tool_calls[0].name == wire_tool.name == sent[2].name
@@ -58,7 +61,6 @@ def test_history_is_renamed_consistently_with_the_tool_list() -> None:
 
 def test_stream_events_map_back() -> None:
     names = WireNames.for_request([], [_tool("mcp.fs.read")])
-    assert names is not None
     (wire_tool,) = names.tools([_tool("mcp.fs.read")])
     call = ToolCall.from_arguments("c1", wire_tool.name, {})
     done = names.event(StreamDone(LLMResponse(content=None, tool_calls=(call,))))
