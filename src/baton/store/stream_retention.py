@@ -15,7 +15,7 @@ from baton.domain.tasks import TaskStatus
 from baton.store.tables import AgentTaskRow, TaskEventRow, ToolJournalRow, WebhookDeliveryRow
 from baton.store.webhooks import DeliveryStatus
 
-_TERMINAL = [TaskStatus.COMPLETED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
+_TERMINAL = [s.value for s in TaskStatus if s.terminal]
 _FINISHED_DELIVERIES = [DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]
 
 
