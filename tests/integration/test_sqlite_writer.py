@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import OperationalError
 
 from baton.store import migrate
 from baton.store.database import Database
@@ -51,5 +53,26 @@ async def test_a_failing_job_rolls_back_alone_and_the_group_commits(tmp_path: Pa
         with pytest.raises(RuntimeError):  # and a job alone fails the same way
             await db.run(_insert("t99", fail=True))
         assert "t99" not in await db.run(names, write=False)
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_that_cannot_open_fails_its_job_not_the_writer(tmp_path: Path) -> None:
+    # A writer thread that died on a failed connect left every job behind it waiting
+    # forever (seen as a hung test with several writers on one locked file).
+    url = f"sqlite+aiosqlite:///{tmp_path / 'writer.db'}"
+    await migrate.upgrade(url)
+    db = Database(url)
+    refusals = [sqlite3.OperationalError("database is locked")]
+
+    def refuse_once(_dbapi: object, _record: object) -> None:
+        if refusals:
+            raise refusals.pop()
+
+    event.listen(db.sync_engine, "connect", refuse_once)
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            await asyncio.wait_for(db.run(_insert("t1")), 5)
+        assert await asyncio.wait_for(db.run(_insert("t2")), 5) == "t2"
     finally:
         await db.dispose()

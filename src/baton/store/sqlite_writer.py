@@ -71,24 +71,37 @@ class SqliteWriter:
             self._thread = None
 
     def _serve(self) -> None:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(baton_write=True)
-            stopping = False
-            while not stopping:
-                first = self._jobs.get()
-                if first is None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            try:
+                with self._engine.connect() as conn:
+                    self._serve_on(conn.execution_options(baton_write=True), first)
+                    return
+            except Exception as exc:
+                # No connection (a locked database while opening it, say): the job that
+                # was waiting for one fails with the reason, and the next job tries again.
+                # The thread must not die: every job queued behind it would wait forever.
+                log.warning("SQLite writer could not open its connection: %s", exc)
+                _answer([first], [(None, exc)])
+
+    def _serve_on(self, conn: Connection, first: Job) -> None:
+        """Commit groups of jobs on ``conn`` until told to stop."""
+        job: Job | None = first
+        while job is not None:
+            group = [job]
+            while len(group) < self._max_group:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
                     break
-                group = [first]
-                while len(group) < self._max_group:
-                    try:
-                        job = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stopping = True
-                        break
-                    group.append(job)
-                self._commit_group(conn, group)
+                if job is None:
+                    self._commit_group(conn, group)
+                    return
+                group.append(job)
+            self._commit_group(conn, group)
+            job = self._jobs.get()
 
     def _commit_group(self, conn: Connection, group: list[Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
@@ -115,5 +128,10 @@ class SqliteWriter:
         except Exception as exc:  # the commit itself failed: nothing of the group happened
             log.warning("SQLite group commit of %d failed: %s", len(group), exc)
             outcomes = [(None, exc)] * len(group)
-        for (_, future, loop), (result, error) in zip(group, outcomes, strict=True):
-            loop.call_soon_threadsafe(_deliver, future, result, error)
+        _answer(group, outcomes)
+
+
+def _answer(group: list[Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
+    """Hand each job's result or error back to the event loop that waits for it."""
+    for (_, future, loop), (result, error) in zip(group, outcomes, strict=True):
+        loop.call_soon_threadsafe(_deliver, future, result, error)
