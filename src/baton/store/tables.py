@@ -274,6 +274,14 @@ class AgentTaskRow(Base):
             postgresql_where=_SUBMITTED,
         ),
         Index(
+            "ix_agent_tasks_tenant_claimable",
+            "tenant_id",
+            "rank",
+            "available_at",
+            sqlite_where=_SUBMITTED,
+            postgresql_where=_SUBMITTED,
+        ),
+        Index(
             "ix_agent_tasks_leases",
             "lease_expires_at",
             sqlite_where=_RUNNING,

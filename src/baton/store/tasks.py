@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from baton.domain.tasks import Task, TaskStatus
 from baton.store.columns import UtcDateTime, clock_expressions, utcnow
 from baton.store.direct import DirectStatement
+from baton.store.fair_claim import TenantClaims
 from baton.store.tables import AgentTaskRow, Base, TaskEventRow, ToolJournalRow
 
 T = AgentTaskRow
@@ -360,7 +361,10 @@ class TaskRepository:
     def claim(
         self, worker_id: str, limit: int, lease: timedelta, tenant_cap: int | None = None
     ) -> list[Task]:
-        """Lease up to ``limit`` claimable tasks to ``worker_id``, best first.
+        """Lease up to ``limit`` claimable tasks to ``worker_id``, fairly across tenants.
+
+        Within a tenant the best (highest priority, then oldest) go first; across tenants
+        the slots go to those running the fewest tasks (``store.fair_claim``).
 
         Tasks whose agent already runs ``agent_cap`` tasks, or whose tenant runs
         ``tenant_cap``, wait; the counts hold across every worker (on PostgreSQL claims of
@@ -381,9 +385,19 @@ class TaskRepository:
             if tenant_cap
             else []
         )
-        scan_params = {k: v for k, v in params.items() if k == "now"}
-        scan_params.update(full_agents=full_agents, full_tenants=full_tenants, limit=limit)
-        rows = statements["scan"].execute(self._c, scan_params)
+        now_params = {k: v for k, v in params.items() if k == "now"}
+        fair = TenantClaims(self._c, self._pg)
+        tenants = fair.waiting(now_params, full_tenants)
+        if not tenants:
+            return []
+        if len(tenants) == 1:
+            scan_params = {**now_params, "full_agents": full_agents, "limit": limit}
+            scan_params["full_tenants"] = full_tenants
+            rows = statements["scan"].execute(self._c, scan_params)
+        else:
+            found = statements["running_by_tenant"].execute(self._c, {"ids": tenants})
+            running = {tenant: int(n) for tenant, n in found}
+            rows = fair.rows(tenants, running, limit, tenant_cap, now_params, full_agents)
         if any(r.agent_cap for r in rows) or tenant_cap:
             chosen = self._within_caps(rows, limit, tenant_cap)
         else:
