@@ -76,8 +76,16 @@ class Settings(BaseSettings):
     worker_poll_s: float = Field(default=1.0, gt=0, description="Idle poll when no signal comes.")
     worker_max_crashes: int = Field(default=3, ge=1, description="Lost leases before failing.")
     worker_shutdown_grace_s: float = Field(default=10.0, ge=0)
-    tenant_max_running: int | None = Field(
-        default=None, ge=1, description="Running tasks per tenant at once, across all workers."
+    tenant_max_running: int = Field(
+        default=1000,
+        ge=0,
+        description="Running tasks per tenant at once, across all workers (0: no cap).",
+    )
+    max_tool_calls_per_response: int = Field(
+        default=16, ge=1, description="Tool calls run per model response; the rest refused."
+    )
+    sandbox_max_concurrent: int = Field(
+        default=8, ge=1, description="python tool: sandbox runs at once in one process."
     )
     task_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
     task_retry_cap_s: float = Field(default=300.0, ge=0)

@@ -85,7 +85,19 @@ class AgentRunner:
         providers: ProviderPool,
         gateway: Gateway,
         audit: Auditor,
+        max_tool_calls: int = 16,
     ) -> None:
+        """Run agents found by ``specs`` on ``providers``'s models through ``gateway``.
+
+        Args:
+            specs: Looks up an agent version.
+            providers: The shared LLM providers.
+            gateway: Answers tool calls.
+            audit: Where every step is recorded.
+            max_tool_calls: Tool calls run per model response; the rest are refused, so
+                one response cannot start an unbounded number of tools at once.
+        """
+        self._max_tool_calls = max_tool_calls
         self._specs = specs
         self._providers = providers
         self._gateway = gateway
@@ -125,9 +137,16 @@ class AgentRunner:
                     "messages": messages_to_openai(messages),
                     "usage": asdict(usage),
                 }
-            results = await asyncio.gather(
-                *(self._tool(task, ctx, tool_ctx, journal, step, c) for c in response.tool_calls)
+            calls = response.tool_calls
+            results = list(
+                await asyncio.gather(
+                    *(
+                        self._tool(task, ctx, tool_ctx, journal, step, c)
+                        for c in calls[: self._max_tool_calls]
+                    )
+                )
             )
+            results += [await self._refuse(task, c) for c in calls[self._max_tool_calls :]]
             messages += [
                 tool_message(c, r) for c, r in zip(response.tool_calls, results, strict=True)
             ]
@@ -144,6 +163,13 @@ class AgentRunner:
             failure = TransientFailure if exc.retryable else PermanentFailure
             raise failure(f"model error: {exc}") from exc
         return response
+
+    async def _refuse(self, task: Task, call: ToolCall) -> ToolResult:
+        reason = f"refused: at most {self._max_tool_calls} tool calls per model response"
+        await self._record(
+            task, AuditEntryType.TOOL_RESULT, {"tool": call.name, "success": False, "error": reason}
+        )
+        return ToolResult(success=False, error=reason)
 
     async def _tool(
         self,

@@ -109,7 +109,11 @@ class Services:
             max_redirects=settings.http_tool_max_redirects,
         )
         tools = ToolRegistry(
-            builtin_tools(sandbox=BubblewrapSandbox(), sandbox_limits=sandbox_limits, http=http),
+            builtin_tools(
+                sandbox=BubblewrapSandbox(max_concurrent=settings.sandbox_max_concurrent),
+                sandbox_limits=sandbox_limits,
+                http=http,
+            ),
             source=mcp,
         )
         signals = Signals()
@@ -120,7 +124,7 @@ class Services:
             QueueLimits(
                 lease=timedelta(seconds=settings.worker_lease_s),
                 max_crashes=settings.worker_max_crashes,
-                tenant_max_running=settings.tenant_max_running,
+                tenant_max_running=settings.tenant_max_running or None,
                 retry=RetryPolicy(settings.task_retry_base_s, settings.task_retry_cap_s),
             ),
         )
@@ -128,7 +132,13 @@ class Services:
         gateway = ToolGateway(tools, audit)
         rate_limiter = DatabaseRateLimiter(db)
         providers = ProviderPool(settings.llm, rate_limiter)
-        runner = AgentRunner(SpecCache(db), providers, gateway, audit)
+        runner = AgentRunner(
+            SpecCache(db),
+            providers,
+            gateway,
+            audit,
+            max_tool_calls=settings.max_tool_calls_per_response,
+        )
         webhooks = WebhookSender(db, secret or _fallback_secret(settings), _webhooks(settings))
         queue.on_webhooks = webhooks.wake
         return cls(

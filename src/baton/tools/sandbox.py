@@ -251,7 +251,16 @@ class BubblewrapSandbox:
         prlimit: str = "/usr/bin/prlimit",
         setpriv: str = "/usr/bin/setpriv",
         uid_range: Sequence[int] = DEFAULT_UID_RANGE,
+        max_concurrent: int = 8,
     ) -> None:
+        """Use these binaries; at most ``max_concurrent`` runs at once in this process.
+
+        Runs beyond ``max_concurrent`` wait for a slot (within their tool call's time
+        limit), so a burst of code calls cannot fork the host out of processes or memory.
+        """
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self._slots = asyncio.Semaphore(max_concurrent)
         self._bwrap = bwrap if bwrap is not None else (shutil.which("bwrap") or "bwrap")
         self._python = python
         self._prlimit = prlimit
@@ -308,6 +317,10 @@ class BubblewrapSandbox:
         return None
 
     async def _execute(self, source: bytes, limits: SandboxLimits) -> SandboxResult:
+        async with self._slots:
+            return await self._execute_in_slot(source, limits)
+
+    async def _execute_in_slot(self, source: bytes, limits: SandboxLimits) -> SandboxResult:
         uid = self._uids.acquire() if self._drop_privileges else None
         try:
             return await self._spawn_and_wait(source, limits, uid)

@@ -57,7 +57,8 @@ async def test_non_utf8_output_is_replaced_not_fatal(sandbox: BubblewrapSandbox)
 
 
 @needs_bwrap
-async def test_many_concurrent_runs(sandbox: BubblewrapSandbox, uid_range: range) -> None:
+async def test_many_concurrent_runs(uid_range: range) -> None:
+    sandbox = BubblewrapSandbox(uid_range=uid_range, max_concurrent=24)
     code = "import os, time\ntime.sleep(0.3)\nprint({n} * {n}, os.getuid())\n"
     results = await asyncio.wait_for(
         asyncio.gather(*(sandbox.run(code.format(n=n), limits=LIMITS) for n in range(24))),
@@ -134,3 +135,21 @@ def test_code_never_appears_on_the_command_line() -> None:
 def test_privileged_uids_are_refused_for_the_pool() -> None:
     with pytest.raises(ValueError, match="unprivileged"):
         BubblewrapSandbox(uid_range=range(0, 100))
+
+
+@needs_bwrap
+async def test_runs_beyond_the_process_limit_wait_for_a_slot(uid_range: range) -> None:
+    sandbox = BubblewrapSandbox(uid_range=uid_range, max_concurrent=2)
+    code = "import time\nstart = time.time()\ntime.sleep(0.3)\nprint(start, time.time())\n"
+    results = await asyncio.gather(*(sandbox.run(code, limits=LIMITS) for _ in range(5)))
+    spans = sorted(tuple(map(float, r.stdout.split())) for r in results)
+    # At every moment at most two runs were inside the sandbox.
+    for start, _ in spans:
+        inside = sum(1 for s, e in spans if s <= start < e)
+        assert inside <= 2, spans
+    assert len(spans) == 5
+
+
+def test_the_process_limit_must_allow_a_run() -> None:
+    with pytest.raises(ValueError, match="max_concurrent"):
+        BubblewrapSandbox(max_concurrent=0)
