@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Running tasks per tenant at once, across all workers (0: no cap).",
     )
+    auth_max_failures: int = Field(
+        default=30, ge=0, description="Failed sign-ins per client address per minute (0: any)."
+    )
+    public_metrics: bool = Field(
+        default=True, description="/metrics, /docs and /openapi.json need no key."
+    )
     max_tool_calls_per_response: int = Field(
         default=16, ge=1, description="Tool calls run per model response; the rest refused."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from baton.domain.errors import BatonError
+from baton.domain.errors import BatonError, RateLimited
 
 log = logging.getLogger("baton.api")
 
@@ -59,7 +60,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _on_baton_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BatonError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:

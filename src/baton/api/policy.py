@@ -47,6 +47,10 @@ MINIMUM_ROLE: dict[str, Role] = {
     "mcp_servers.list": Role.VIEWER,
     "mcp_servers.delete": Role.ADMIN,
     "webhooks.secret": Role.ADMIN,
+    # Only when the operator set BATON_PUBLIC_METRICS=false.
+    "health.metrics": Role.VIEWER,
+    "docs.openapi": Role.VIEWER,
+    "docs.ui": Role.VIEWER,
 }
 
 
@@ -63,7 +67,8 @@ def _bearer(request: Request) -> str | None:
 async def authorize(request: Request) -> Principal:
     """Authenticate the caller and check its role against the route's minimum role."""
     services = request.app.state.services
-    principal: Principal = await services.tenancy.authenticate(_bearer(request))
+    client = request.client.host if request.client else None
+    principal: Principal = await services.tenancy.authenticate(_bearer(request), client)
     route = request.scope.get("route")
     needed = MINIMUM_ROLE.get(getattr(route, "name", ""))
     if needed is None:

@@ -50,3 +50,14 @@ class Conflict(BatonError):
 
     code = "conflict"
     status = 409
+
+
+class RateLimited(BatonError):
+    """Too many requests of this kind from this caller; try again after ``retry_after_s``."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: float, details: Any = None) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s

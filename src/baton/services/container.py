@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
+from baton.domain.failure_window import FailureWindow
 from baton.domain.tasks import AGENT_KIND, RetryPolicy
 from baton.engine.agent_loop import AgentRunner
 from baton.engine.providers import ProviderPool
@@ -144,7 +145,12 @@ class Services:
         return cls(
             settings=settings,
             db=db,
-            tenancy=TenancyService(db, audit, cache_s=settings.read_cache_s),
+            tenancy=TenancyService(
+                db,
+                audit,
+                cache_s=settings.read_cache_s,
+                failures=FailureWindow(settings.auth_max_failures, 60.0),
+            ),
             projects=ProjectService(db, audit),
             health=HealthService(db),
             audit=audit,

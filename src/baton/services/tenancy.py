@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baton.domain.audit.log import admin_action
-from baton.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from baton.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from baton.domain.failure_window import FailureWindow
 from baton.domain.keys import display_prefix, generate_key, hash_key
 from baton.domain.tenancy import DEFAULT_TENANT, ApiKey, Principal, Role, Tenant
 from baton.services.audit import AuditService
@@ -41,13 +48,38 @@ class BootstrapResult:
 class TenancyService:
     """Tenants, keys and the authentication of callers."""
 
-    def __init__(self, db: Database, audit: AuditService, *, cache_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditService,
+        *,
+        cache_s: float = 0.0,
+        failures: FailureWindow | None = None,
+    ) -> None:
+        """Serve tenancy over ``db``; ``failures`` counts failed sign-ins per address."""
+        self._failures = failures or FailureWindow(0)
         self._db = db
         self._audit = audit
         self._principals: TtlCache[str, Principal] = TtlCache(cache_s)
 
-    async def authenticate(self, secret: str | None) -> Principal:
-        """The caller behind a bearer key; Unauthenticated when missing or unknown."""
+    async def authenticate(self, secret: str | None, client: str | None = None) -> Principal:
+        """The caller behind a bearer key; Unauthenticated when missing or unknown.
+
+        Raises:
+            RateLimited: When ``client`` (an address) failed too often lately.
+        """
+        if client is not None:
+            wait = self._failures.blocked_for(client)
+            if wait > 0:
+                raise RateLimited("too many failed sign-ins from this address", wait)
+            try:
+                return await self._authenticate(secret)
+            except Unauthenticated:
+                self._failures.failed(client)
+                raise
+        return await self._authenticate(secret)
+
+    async def _authenticate(self, secret: str | None) -> Principal:
         if not secret:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
         key_hash = hash_key(secret)

@@ -1,10 +1,12 @@
-"""Liveness, readiness and metrics (no authentication: meant for probes and scrapers)."""
+"""Liveness, readiness and metrics (meant for probes and scrapers: no key unless asked)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from baton.api.policy import authorize
 
 router = APIRouter()
 
@@ -24,6 +26,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", name="health.metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics."""
+    """Prometheus metrics; behind a key when the operator set ``BATON_PUBLIC_METRICS=false``."""
+    if not request.app.state.public_metrics:
+        await authorize(request)
     data = generate_latest(request.app.state.metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)
