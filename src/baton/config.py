@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Running tasks per tenant at once, across all workers (0: no cap).",
     )
+    stream_keepalive_s: float = Field(
+        default=15.0, gt=0, description="SSE keep-alive period; the key is re-checked at each."
+    )
+    stream_max_lifetime_s: float = Field(
+        default=3600.0, gt=0, description="An SSE stream ends after this; clients reconnect."
+    )
+    stream_max_per_key: int = Field(
+        default=8, ge=1, description="SSE streams one API key holds at once in one process."
+    )
     auth_max_failures: int = Field(
         default=30, ge=0, description="Failed sign-ins per client address per minute (0: any)."
     )

@@ -54,7 +54,8 @@ MINIMUM_ROLE: dict[str, Role] = {
 }
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_key(request: Request) -> str | None:
+    """The key a request sends as ``Authorization: Bearer <key>``, or None without one."""
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -68,7 +69,7 @@ async def authorize(request: Request) -> Principal:
     """Authenticate the caller and check its role against the route's minimum role."""
     services = request.app.state.services
     client = request.client.host if request.client else None
-    principal: Principal = await services.tenancy.authenticate(_bearer(request), client)
+    principal: Principal = await services.tenancy.authenticate(bearer_key(request), client)
     route = request.scope.get("route")
     needed = MINIMUM_ROLE.get(getattr(route, "name", ""))
     if needed is None:

@@ -17,6 +17,7 @@ from baton.queue.task_queue import QueueLimits, TaskQueue
 from baton.queue.worker import Handler, Worker, WorkerSettings
 from baton.services.agents import AgentService
 from baton.services.audit import AuditService
+from baton.services.event_stream import EventStreams, StreamLimits
 from baton.services.health import HealthService
 from baton.services.housekeeping import Housekeeping
 from baton.services.mcp_servers import McpServerService, config_loader
@@ -51,6 +52,7 @@ class Services:
     signals: Signals
     queue: TaskQueue
     tasks: TaskService
+    streams: EventStreams
     providers: ProviderPool
     rate_limiter: DatabaseRateLimiter
     handlers: dict[str, Handler]
@@ -142,15 +144,19 @@ class Services:
         )
         webhooks = WebhookSender(db, secret or _fallback_secret(settings), _webhooks(settings))
         queue.on_webhooks = webhooks.wake
+        tenancy = TenancyService(
+            db,
+            audit,
+            cache_s=settings.read_cache_s,
+            failures=FailureWindow(settings.auth_max_failures, 60.0),
+        )
+        tasks = TaskService(
+            db, queue, agents, audit, webhook_allow_private=settings.webhook_allow_private
+        )
         return cls(
             settings=settings,
             db=db,
-            tenancy=TenancyService(
-                db,
-                audit,
-                cache_s=settings.read_cache_s,
-                failures=FailureWindow(settings.auth_max_failures, 60.0),
-            ),
+            tenancy=tenancy,
             projects=ProjectService(db, audit),
             health=HealthService(db),
             audit=audit,
@@ -166,15 +172,22 @@ class Services:
             ),
             signals=signals,
             queue=queue,
-            tasks=TaskService(
-                db, queue, agents, audit, webhook_allow_private=settings.webhook_allow_private
-            ),
+            tasks=tasks,
+            streams=EventStreams(tasks, tenancy, _stream_limits(settings)),
             providers=providers,
             rate_limiter=rate_limiter,
             handlers={AGENT_KIND: runner},
             webhooks=webhooks,
             housekeeping=Housekeeping(db, timedelta(seconds=settings.stream_retention_s)),
         )
+
+
+def _stream_limits(settings: Settings) -> StreamLimits:
+    return StreamLimits(
+        keepalive_s=settings.stream_keepalive_s,
+        max_lifetime_s=settings.stream_max_lifetime_s,
+        max_per_key=settings.stream_max_per_key,
+    )
 
 
 def _webhooks(settings: Settings) -> WebhookSettings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -10,24 +9,14 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from baton.api.deps import Caller, Cursor, Limit, Svc
+from baton.api.policy import bearer_key
 from baton.api.schemas import AuditEntryPublic, PageOut, TaskPublic, TaskSubmit
 from baton.domain.audit.log import entry_json
-from baton.domain.errors import InvalidInput
 from baton.domain.tasks import TaskStatus
-from baton.domain.tenancy import Principal
-from baton.services.container import Services
+from baton.services.event_stream import resume_position
 from baton.services.tasks import Submission
 
 router = APIRouter(prefix="/api")
-
-KEEPALIVE_S = 15.0
-EVENTS_PAGE = 500
-_FINAL = {s.value for s in TaskStatus if s.terminal}
-
-
-def _final(kind: str, data: dict[str, object]) -> bool:
-    """True for the status event that ends a task (nothing of that task follows it)."""
-    return kind == "status" and data.get("status") in _FINAL
 
 
 @router.post("/agents/tasks", name="tasks.submit", status_code=202, response_model=TaskPublic)
@@ -79,47 +68,6 @@ async def task_trace(task_id: str, caller: Caller, svc: Svc) -> object:
     return [entry_json(e) for e in await svc.tasks.trace(caller, task_id)]
 
 
-def _resume_from(header: str | None, query: int | None) -> int:
-    value = header if header is not None else query
-    if value is None:
-        return 0
-    text = str(value).strip()
-    if not text.isdigit():
-        raise InvalidInput("Last-Event-ID must be an event id (a number)")
-    return int(text)
-
-
-async def _sse(
-    request: Request, svc: Services, caller: Principal, after: int, task_id: str | None
-) -> AsyncIterator[str]:
-    signals = svc.queue.signals
-    while True:
-        seen = signals.events_count
-        events = await svc.tasks.events(caller, after, task_id, limit=EVENTS_PAGE)
-        ended = False
-        for event in events:
-            after = event.id
-            body = {"task_id": event.task_id, "type": event.type, **event.data}
-            body["at"] = event.created_at.isoformat()
-            yield f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(body, default=str)}\n\n"
-            ended = ended or (task_id is not None and _final(event.type, event.data))
-        if ended:
-            return  # a task's final status is its last event: the stream is complete
-        if len(events) == EVENTS_PAGE:
-            continue  # more are waiting
-        if task_id is not None and not events:
-            task = await svc.queue.get(caller.tenant_id, task_id)
-            if task is None or task.status.terminal:
-                # Everything up to the end has been sent: the stream is complete.
-                if not await svc.tasks.events(caller, after, task_id):
-                    return
-                continue
-        if await request.is_disconnected():
-            return
-        await signals.wait_events(KEEPALIVE_S, since=seen)
-        yield ": keep-alive\n\n"
-
-
 def _streaming(body: AsyncIterator[str]) -> StreamingResponse:
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
@@ -135,9 +83,11 @@ async def task_events(
     after: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
     """The task's events as SSE, from the start or after ``Last-Event-ID``; ends with the task."""
-    await svc.tasks.get(caller, task_id)
-    start = _resume_from(last_event_id, after)
-    return _streaming(_sse(request, svc, caller, start, task_id))
+    start = resume_position(last_event_id, after)
+    frames = await svc.streams.open(
+        caller, bearer_key(request), start, task_id, request.is_disconnected
+    )
+    return _streaming(frames)
 
 
 @router.get("/events", name="events.stream")
@@ -149,5 +99,8 @@ async def all_events(
     after: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
     """Every task event of the tenant as SSE, resumable with ``Last-Event-ID``."""
-    start = _resume_from(last_event_id, after)
-    return _streaming(_sse(request, svc, caller, start, None))
+    start = resume_position(last_event_id, after)
+    frames = await svc.streams.open(
+        caller, bearer_key(request), start, None, request.is_disconnected
+    )
+    return _streaming(frames)
