@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection, text
 
@@ -25,13 +25,29 @@ CANCEL = "cancel"
 EVENTS = "events"
 
 
+_MAX_TENANTS_VALUE = 7000  # NOTIFY payloads stop at 8000 bytes; past it, wake everyone
+
+
+def tenants_value(tenant_ids: Iterable[str]) -> str:
+    """The value of an ``EVENTS`` signal for these tenants ('' wakes every tenant)."""
+    value = ",".join(sorted(set(tenant_ids)))
+    return "" if len(value) > _MAX_TENANTS_VALUE else value
+
+
 class Signals:
-    """Local fan-out of queue signals to whoever waits in this process."""
+    """Local fan-out of queue signals to whoever waits in this process.
+
+    Event signals name the tenants whose streams have news, so a tenant's streams wake
+    only for their own tenant's events (an empty value wakes every stream).
+    """
 
     def __init__(self) -> None:
         self._available = asyncio.Event()
         self._events = asyncio.Event()
         self._events_seen = 0
+        self._broadcasts = 0
+        self._tenant_seen: dict[str, int] = {}
+        self._tenant_events: dict[str, asyncio.Event] = {}
         self._cancel_handlers: list[Callable[[str], None]] = []
 
     @property
@@ -42,6 +58,10 @@ class Signals:
         that came in between is not missed.
         """
         return self._events_seen
+
+    def events_count_for(self, tenant: str) -> int:
+        """How many event signals so far concerned ``tenant`` (``events_count`` for one)."""
+        return self._tenant_seen.get(tenant, 0) + self._broadcasts
 
     def on_cancel(self, handler: Callable[[str], None]) -> None:
         """Call ``handler(task_id)`` when a task's cancellation is requested."""
@@ -54,11 +74,24 @@ class Signals:
         elif kind == CANCEL:
             for handler in list(self._cancel_handlers):
                 handler(value)
-            self._events_seen += 1
-            self._events.set()
+            self._wake_streams("")
         elif kind == EVENTS:
-            self._events_seen += 1
-            self._events.set()
+            self._wake_streams(value)
+
+    def _wake_streams(self, tenants: str) -> None:
+        self._events_seen += 1
+        self._events.set()
+        if not tenants:
+            self._broadcasts += 1
+            woken = list(self._tenant_events.values())
+        else:
+            woken = []
+            for tenant in tenants.split(","):
+                self._tenant_seen[tenant] = self._tenant_seen.get(tenant, 0) + 1
+                if (event := self._tenant_events.get(tenant)) is not None:
+                    woken.append(event)
+        for event in woken:
+            event.set()
 
     async def wait_available(self, at_most: float) -> None:
         """Wait until work may be available, ``at_most`` seconds."""
@@ -66,20 +99,30 @@ class Signals:
             await asyncio.wait_for(self._available.wait(), at_most)
         self._available.clear()
 
-    async def wait_events(self, at_most: float, since: int | None = None) -> None:
-        """Wait until new events may exist, ``at_most`` seconds.
+    async def wait_events(
+        self, at_most: float, since: int | None = None, tenant: str | None = None
+    ) -> None:
+        """Wait until new events may exist (of ``tenant`` when given), ``at_most`` seconds.
 
-        With ``since`` (an earlier ``events_count``) it returns at once when a signal
-        came after that count was read, even if another waiter has already woken on it.
+        With ``since`` (an earlier ``events_count``, or ``events_count_for(tenant)``) it
+        returns at once when a signal came after that count was read, even if another
+        waiter has already woken on it.
         """
-        if since is not None and since != self._events_seen:
+        count = self._events_seen if tenant is None else self.events_count_for(tenant)
+        if since is not None and since != count:
             return
-        event = self._events
+        if tenant is None:
+            event = self._events
+        else:
+            event = self._tenant_events.setdefault(tenant, asyncio.Event())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), at_most)
         # Every waiter must see the wake-up: swap in a fresh event instead of clearing.
-        if event.is_set() and self._events is event:
-            self._events = asyncio.Event()
+        if event.is_set():
+            if tenant is None and self._events is event:
+                self._events = asyncio.Event()
+            elif tenant is not None and self._tenant_events.get(tenant) is event:
+                self._tenant_events[tenant] = asyncio.Event()
 
 
 def notify_in(conn: Connection, kind: str, value: str = "") -> None:

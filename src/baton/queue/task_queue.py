@@ -19,7 +19,14 @@ from baton.domain.audit import AuditEntryType
 from baton.domain.audit.log import AuditEvent
 from baton.domain.tasks import RetryPolicy, Task, TaskStatus
 from baton.queue.batcher import Batcher
-from baton.queue.signals import CANCEL, EVENTS, TASK_AVAILABLE, Signals, notify_in
+from baton.queue.signals import (
+    CANCEL,
+    EVENTS,
+    TASK_AVAILABLE,
+    Signals,
+    notify_in,
+    tenants_value,
+)
 from baton.services.audit import AuditService
 from baton.store.database import Database
 from baton.store.tasks import NewTask, Outcome, TaskEvent, TaskRepository
@@ -109,7 +116,8 @@ class TaskQueue:
 
         stored = await self._db.run(write)
         if any(created for _, created in stored):
-            self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
+            tenants = tenants_value(t.tenant_id for t, created in stored if created)
+            self._after((TASK_AVAILABLE, ""), (EVENTS, tenants))
         return stored
 
     def _announce(
@@ -119,7 +127,7 @@ class TaskQueue:
         self._audit.append_sync(conn, events)
         repo.add_events([_stream_event(t) for t, _ in created])
         notify_in(conn, TASK_AVAILABLE)
-        notify_in(conn, EVENTS)
+        notify_in(conn, EVENTS, tenants_value(t.tenant_id for t, _ in created))
 
     async def claim(self, worker_id: str, limit: int) -> list[Task]:
         """Lease up to ``limit`` tasks to a worker."""
@@ -132,12 +140,12 @@ class TaskQueue:
                     conn, [status_event(t, "submitted", worker=worker_id) for t in tasks]
                 )
                 repo.add_events([_stream_event(t, worker=worker_id) for t in tasks])
-                notify_in(conn, EVENTS)
+                notify_in(conn, EVENTS, tenants_value(t.tenant_id for t in tasks))
             return tasks
 
         tasks = await self._db.run(write)
         if tasks:
-            self._after((EVENTS, ""))
+            self._after((EVENTS, tenants_value(t.tenant_id for t in tasks)))
         return tasks
 
     async def renew(self, worker_id: str) -> list[tuple[str, bool]]:
@@ -160,7 +168,7 @@ class TaskQueue:
                 [_stream_event(t, error=by_id[t.id].error, result=t.result) for t in written]
             )
             if written:
-                notify_in(conn, EVENTS)
+                notify_in(conn, EVENTS, tenants_value(t.tenant_id for t in written))
                 if any(t.status is TaskStatus.SUBMITTED for t in written):
                     notify_in(conn, TASK_AVAILABLE)
             return written, WebhookRepository(conn).enqueue(written)
@@ -171,7 +179,8 @@ class TaskQueue:
         if fenced:
             log.warning("%d outcome(s) fenced off: their lease was lost", fenced)
         if written:
-            self._after((EVENTS, ""), (TASK_AVAILABLE, ""))
+            tenants = tenants_value(t.tenant_id for t in written)
+            self._after((EVENTS, tenants), (TASK_AVAILABLE, ""))
         return written
 
     async def release(self, worker_id: str, task_ids: Sequence[str]) -> list[Task]:
@@ -190,7 +199,8 @@ class TaskQueue:
 
         released = await self._db.run(write)
         if released:
-            self._after((TASK_AVAILABLE, ""), (EVENTS, ""))
+            tenants = tenants_value(t.tenant_id for t in released)
+            self._after((TASK_AVAILABLE, ""), (EVENTS, tenants))
         return released
 
     async def reap(self) -> int:
@@ -283,10 +293,10 @@ class TaskQueue:
 
         def write(conn: Connection) -> None:
             TaskRepository(conn).add_events([(task.tenant_id, task.id, "step", data)])
-            notify_in(conn, EVENTS)
+            notify_in(conn, EVENTS, task.tenant_id)
 
         await self._db.run(write)
-        self._after((EVENTS, ""))
+        self._after((EVENTS, task.tenant_id))
 
     async def journal(self, task_id: str) -> dict[str, dict[str, Any]]:
         """The task's tool calls completed in earlier attempts."""

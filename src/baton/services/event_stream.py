@@ -129,7 +129,7 @@ class EventStreams:
         signals = self._tasks.queue.signals
         ends_at = time.monotonic() + self._limits.max_lifetime_s
         while True:
-            seen = signals.events_count
+            seen = signals.events_count_for(caller.tenant_id)
             events = await self._tasks.events(caller, after, task_id, limit=EVENTS_PAGE)
             ended = False
             for event in events:
@@ -151,7 +151,7 @@ class EventStreams:
                     continue
             if await disconnected():
                 return
-            await signals.wait_events(self._limits.keepalive_s, since=seen)
+            await signals.wait_events(self._limits.keepalive_s, since=seen, tenant=caller.tenant_id)
             try:
                 await self._tenancy.authenticate(secret)
             except BatonError as exc:
