@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTHON ?= python3
 
-.PHONY: install system-deps run test lint fmt bench clean
+.PHONY: install system-deps run test lint fmt bench lock clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ test: install system-deps lint
 bench: install
 	bench/setup-peers.sh
 	$(PY) -m bench $(BENCH)
+
+# requirements.lock: every runtime dependency (with the local model) pinned with hashes, for
+# `pip install --require-hashes -r requirements.lock`. Regenerate after changing pyproject.toml.
+lock: install
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip compile pyproject.toml --extra local --generate-hashes --python-version 3.11 \
+		--no-header --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
