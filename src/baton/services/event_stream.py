@@ -32,6 +32,15 @@ Disconnected = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
+class _Stream:
+    caller: Principal
+    secret: str | None
+    after: int
+    task_id: str | None
+    disconnected: Disconnected
+
+
+@dataclass(frozen=True, slots=True)
 class StreamLimits:
     """How long streams live and how many one key may hold."""
 
@@ -91,7 +100,7 @@ class EventStreams:
         if task_id is not None:
             await self._tasks.get(caller, task_id)
         self._check_room(caller)
-        return self._frames(caller, secret, after, task_id, disconnected)
+        return self._frames(_Stream(caller, secret, after, task_id, disconnected))
 
     def _check_room(self, caller: Principal) -> None:
         if self._open[caller.key_id] >= self._limits.max_per_key:
@@ -100,32 +109,20 @@ class EventStreams:
                 self._limits.keepalive_s,
             )
 
-    async def _frames(
-        self,
-        caller: Principal,
-        secret: str | None,
-        after: int,
-        task_id: str | None,
-        disconnected: Disconnected,
-    ) -> AsyncIterator[str]:
+    async def _frames(self, stream: _Stream) -> AsyncIterator[str]:
         # Counted once the stream runs: a response never started holds no slot.
-        self._open[caller.key_id] += 1
+        key = stream.caller.key_id
+        self._open[key] += 1
         try:
-            async for frame in self._run(caller, secret, after, task_id, disconnected):
+            async for frame in self._run(stream):
                 yield frame
         finally:
-            self._open[caller.key_id] -= 1
-            if self._open[caller.key_id] <= 0:
-                del self._open[caller.key_id]
+            self._open[key] -= 1
+            if self._open[key] <= 0:
+                del self._open[key]
 
-    async def _run(
-        self,
-        caller: Principal,
-        secret: str | None,
-        after: int,
-        task_id: str | None,
-        disconnected: Disconnected,
-    ) -> AsyncIterator[str]:
+    async def _run(self, stream: _Stream) -> AsyncIterator[str]:
+        caller, after, task_id = stream.caller, stream.after, stream.task_id
         signals = self._tasks.queue.signals
         ends_at = time.monotonic() + self._limits.max_lifetime_s
         while True:
@@ -149,11 +146,11 @@ class EventStreams:
                     if not await self._tasks.events(caller, after, task_id):
                         return
                     continue
-            if await disconnected():
+            if await stream.disconnected():
                 return
             await signals.wait_events(self._limits.keepalive_s, since=seen, tenant=caller.tenant_id)
             try:
-                await self._tenancy.authenticate(secret)
+                await self._tenancy.authenticate(stream.secret)
             except BatonError as exc:
                 yield _frame("error", {"code": exc.code, "message": exc.message})
                 return
