@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from baton.bootstrap import create_app
 from baton.config import Settings
 from baton.store.database import Database
+from tests.support.api import app_client
 from tests.support.databases import (
     PG_ENV,
     Templates,
@@ -77,15 +77,12 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         auto_migrate=False,
         log_json=False,
         demo_agents=False,
+        enable_test_providers=True,  # agents on the `scripted` provider
     )
 
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to a started app (lifespan run) in this process."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
-            yield c
+    async with app_client(settings, key=ADMIN_KEY) as c:
+        yield c

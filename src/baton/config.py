@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     webhook_poll_s: float = Field(default=1.0, gt=0, description="How often due webhooks go.")
     webhook_retry_base_s: float = Field(default=1.0, ge=0, description="First retry backoff cap.")
     webhook_retry_cap_s: float = Field(default=600.0, ge=0, description="Longest retry backoff.")
+    enable_test_providers: bool = Field(
+        default=False, description="Agents may use the `scripted` test provider (tests only)."
+    )
     demo_agents: bool = Field(
         default=True, description="First start creates the demo agents (local model)."
     )
@@ -131,6 +134,11 @@ class Settings(BaseSettings):
         default=256 * 1024, ge=1024, description="http_request: body bytes kept (then truncated)."
     )
     http_tool_max_redirects: int = Field(default=5, ge=0, le=20)
+    http_tool_allow_private: bool = Field(
+        default=False,
+        description="http_request grants saved by tenant admins may reach private and "
+        "loopback addresses (else only a superadmin may save such grants).",
+    )
     mcp_start_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for an MCP server to start and list tools."
     )
@@ -140,6 +148,17 @@ class Settings(BaseSettings):
     )
     mcp_stdio_requires_superadmin: bool = Field(
         default=True, description="Only a superadmin may register stdio (host command) servers."
+    )
+    mcp_allow_private: bool = Field(
+        default=False,
+        description="HTTP MCP servers registered by tenant admins may be at private and "
+        "loopback addresses (else only a superadmin may register those).",
+    )
+    mcp_trust_env: bool = Field(
+        default=False, description="HTTP MCP connections use HTTP(S)_PROXY and the like."
+    )
+    mcp_max_response_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest HTTP MCP response read."
     )
 
     @field_validator("plugins", mode="before")

@@ -44,7 +44,11 @@ async def env(db_url: str, tmp_path: Path) -> dict[str, str]:
     finally:
         await services.db.dispose()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
-    return environ | {"BATON_DATABASE_URL": db_url, "BATON_DATA_DIR": str(data)}
+    return environ | {
+        "BATON_DATABASE_URL": db_url,
+        "BATON_DATA_DIR": str(data),
+        "BATON_ENABLE_TEST_PROVIDERS": "true",  # the agents use `scripted`
+    }
 
 
 def baton(env: dict[str, str], *args: str, ok: bool = True) -> str:

@@ -57,6 +57,7 @@ def _serve(tmp: Path, *flags: str, **settings: str) -> Iterator[Served]:
     port, data = _free_port(), tmp / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
     env["BATON_DATA_DIR"] = str(data)
+    env["BATON_ENABLE_TEST_PROVIDERS"] = "true"  # the echo agent uses `scripted`
     env.update(settings)
     proc = subprocess.Popen(
         [BATON, "serve", "--port", str(port), *flags],

@@ -7,13 +7,17 @@ from typing import Any
 import httpx
 import pytest
 
+from baton.bootstrap import create_app
+from baton.config import Settings
 from baton.domain.agents import AgentStatus
 from baton.domain.tenancy import Principal, Role
 from baton.services.agents import AgentDefinition, ensure_demo_agents
 from baton.services.container import Services
+from tests.conftest import ADMIN_KEY
 from tests.support.api import TenantKeys, make_tenant
 
 CONFIG = {"provider": "scripted", "model": "echo", "max_steps": 5}
+CONFIG_REF = {"provider": "scripted", "model": "echo"}
 
 
 def agent_body(name: str, **fields: Any) -> dict[str, Any]:
@@ -493,3 +497,27 @@ async def test_apply_is_idempotent(client: httpx.AsyncClient) -> None:
 
 def _fields(definition: AgentDefinition) -> dict[str, Any]:
     return {name: getattr(definition, name) for name in definition.__dataclass_fields__}
+
+
+async def test_the_scripted_provider_needs_the_operators_opt_in(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"enable_test_providers": False}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        r = await c.post("/api/agents", json=agent_body("fake"))
+        assert r.status_code == 422, r.text
+        assert [d["field"] for d in r.json()["error"]["details"]] == ["config.provider"]
+        fallback = {"provider": "openai", "model": "m", "fallbacks": [CONFIG_REF]}
+        r = await c.post("/api/agents", json=agent_body("fake", config=fallback))
+        assert r.status_code == 422, r.text
+        fields = [d["field"] for d in r.json()["error"]["details"]]
+        assert fields == ["config.fallbacks[0].provider"]
+        real = await c.post(
+            "/api/agents", json=agent_body("real", config={"provider": "openai", "model": "m"})
+        )
+        assert real.status_code == 201, real.text
+        r = await c.patch(f"/api/agents/{real.json()['id']}", json={"config": CONFIG})
+        assert r.status_code == 422, r.text
+        assert (await c.get("/api/agents")).json()["items"][0]["version"] == 1

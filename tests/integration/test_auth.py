@@ -17,6 +17,12 @@ from tests.conftest import ADMIN_KEY
 from tests.support.api import make_tenant
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Tenant admins may register the loopback MCP server below (BATON_MCP_ALLOW_PRIVATE)."""
+    return settings.model_copy(update={"mcp_allow_private": True})
+
+
 async def test_missing_key_is_401(client: httpx.AsyncClient) -> None:
     del client.headers["Authorization"]
     r = await client.get("/api/projects")
@@ -81,7 +87,7 @@ ROLE_CASES = [
     (
         "POST",
         "/api/agents",
-        {"name": "a-{role}", "config": {"provider": "local", "model": "m"}},
+        {"name": "a-{role}", "config": {"provider": "local", "model": "smollm2-135m"}},
         "admin",
     ),
     ("GET", "/api/agents", None, "viewer"),

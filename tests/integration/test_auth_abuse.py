@@ -10,16 +10,14 @@ import pytest
 from baton.bootstrap import create_app
 from baton.config import Settings
 from tests.conftest import ADMIN_KEY
+from tests.support.api import app_client
 
 
 @pytest.fixture
 async def strict(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     strict = settings.model_copy(update={"auth_max_failures": 5, "public_metrics": False})
-    app = create_app(strict)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 5000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            yield c
+    async with app_client(strict, address=("198.51.100.7", 5000)) as c:
+        yield c
 
 
 async def test_an_address_guessing_keys_is_refused_even_with_a_good_key(

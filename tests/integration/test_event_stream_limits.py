@@ -8,23 +8,18 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from baton.bootstrap import create_app
 from baton.config import Settings
 from baton.domain.errors import InvalidInput
 from baton.services.event_stream import resume_position
 from tests.conftest import ADMIN_KEY
-from tests.support.api import make_tenant
+from tests.support.api import app_client, make_tenant
 
 
 @pytest.fixture
 async def fast(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     quick = settings.model_copy(update={"stream_keepalive_s": 0.1, "stream_max_lifetime_s": 600})
-    app = create_app(quick)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
-            yield c
+    async with app_client(quick, key=ADMIN_KEY) as c:
+        yield c
 
 
 async def _body(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
@@ -53,11 +48,8 @@ async def test_a_revoked_keys_stream_ends_at_the_next_keepalive(fast: httpx.Asyn
 
 async def test_a_stream_ends_after_its_lifetime(settings: Settings) -> None:
     short = settings.model_copy(update={"stream_keepalive_s": 0.05, "stream_max_lifetime_s": 0.2})
-    app = create_app(short)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            body = await asyncio.wait_for(_body(c, {"Authorization": f"Bearer {ADMIN_KEY}"}), 10)
+    async with app_client(short) as c:
+        body = await asyncio.wait_for(_body(c, {"Authorization": f"Bearer {ADMIN_KEY}"}), 10)
     assert "event: reconnect" in body
     assert body.rstrip().endswith('{"after": 0}')
 
@@ -67,19 +59,16 @@ async def test_a_key_holds_at_most_its_streams(settings: Settings) -> None:
     one = settings.model_copy(
         update={"stream_keepalive_s": 0.1, "stream_max_lifetime_s": 2, "stream_max_per_key": 1}
     )
-    app = create_app(one)
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            first = asyncio.create_task(_body(c, auth))
-            await asyncio.sleep(0.5)
-            second = await c.get("/api/events", headers=auth)
-            assert second.status_code == 429
-            assert second.json()["error"]["code"] == "rate_limited"
-            assert "event: reconnect" in await asyncio.wait_for(first, 10)
-            third = await c.get("/api/events", headers=auth)  # the slot is free again
-            assert third.status_code == 200 and "event: reconnect" in third.text
+    async with app_client(one) as c:
+        first = asyncio.create_task(_body(c, auth))
+        await asyncio.sleep(0.5)
+        second = await c.get("/api/events", headers=auth)
+        assert second.status_code == 429
+        assert second.json()["error"]["code"] == "rate_limited"
+        assert "event: reconnect" in await asyncio.wait_for(first, 10)
+        third = await c.get("/api/events", headers=auth)  # the slot is free again
+        assert third.status_code == 200 and "event: reconnect" in third.text
 
 
 @pytest.mark.parametrize("value", ["²", "١٢", "abc", "-1", "1" * 30, " "])

@@ -179,3 +179,49 @@ async def test_openapi_docs_are_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     spec = (await client.get("/openapi.json")).json()
     assert "/api/projects" in spec["paths"]
+
+
+# Digits outside ASCII: '²'.isdigit() is True but int() refuses it, and int() reads '١٢'.
+NON_ASCII_DIGITS = ["²", "١٢", "٣", "\uff11\uff12", "12²", "9" * 19]  # fullwidth 12
+
+
+@pytest.mark.parametrize("value", NON_ASCII_DIGITS)
+async def test_non_ascii_digits_in_the_audit_cursor_are_422(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    r = await client.get("/api/audit", params={"cursor": value})
+    _shape(r, 422, "invalid_input")
+    assert r.json()["error"]["details"] == [{"field": "cursor"}]
+
+
+@pytest.mark.parametrize("value", NON_ASCII_DIGITS)
+async def test_non_ascii_digits_in_the_versions_cursor_are_422(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    from baton.store.pagination import encode_cursor
+    from tests.support.tasks import make_agent
+
+    agent = await make_agent(client, "versioned", model="echo")
+    url = f"/api/agents/{agent['id']}/versions"
+    assert (await client.get(url, params={"cursor": encode_cursor("0")})).status_code == 200
+    r = await client.get(url, params={"cursor": encode_cursor(value)})
+    _shape(r, 422, "invalid_input")
+    assert r.json()["error"]["details"] == [{"field": "cursor"}]
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "٣"])
+@pytest.mark.parametrize(
+    "path", ["/api/audit?limit={}", "/api/agents/tasks?limit={}", "/api/events?after={}"]
+)
+async def test_non_ascii_digits_in_integer_query_parameters_are_422(
+    client: httpx.AsyncClient, path: str, value: str
+) -> None:
+    _shape(await client.get(path.format(value)), 422, "invalid_input")
+
+
+# b"\xb2" is '²' as the server decodes headers (Latin-1); the others arrive as UTF-8.
+@pytest.mark.parametrize("value", [b"\xb2", "١٢".encode(), "٣".encode()])
+async def test_non_ascii_digits_in_last_event_id_are_422(
+    client: httpx.AsyncClient, value: bytes
+) -> None:
+    _shape(await client.get("/api/events", headers={"Last-Event-ID": value}), 422, "invalid_input")

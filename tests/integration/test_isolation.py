@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from baton.api.app import ROUTERS
+from baton.config import Settings
 from tests.support.api import make_tenant
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Tenant admins may register the loopback MCP server below (BATON_MCP_ALLOW_PRIVATE)."""
+    return settings.model_copy(update={"mcp_allow_private": True})
+
 
 # Every API route that names an object, and how to call it against tenant B's object.
 OBJECT_ROUTES = {

@@ -50,13 +50,15 @@ async def test_the_pool_wraps_only_providers_with_a_limit() -> None:
     settings = LLMSettings(requests_per_minute={"scripted": 2})
     pool = ProviderPool(settings, limiter)
     limited = pool.for_config(AgentConfig(provider="scripted", model="echo"))
-    assert isinstance(limited, RateLimitedProvider)
     await limited.generate([ChatMessage.user("x")])
     assert limiter.calls == [("scripted", 2)]
-    unlimited = ProviderPool(LLMSettings(), limiter).for_config(
-        AgentConfig(provider="scripted", model="echo")
+    assert all(isinstance(p, RateLimitedProvider) for p in pool.cached().values())
+    unlimited = ProviderPool(LLMSettings(), limiter)
+    await unlimited.for_config(AgentConfig(provider="scripted", model="echo")).generate(
+        [ChatMessage.user("x")]
     )
-    assert not isinstance(unlimited, RateLimitedProvider)
+    assert limiter.calls == [("scripted", 2)]
+    assert not any(isinstance(p, RateLimitedProvider) for p in unlimited.cached().values())
 
 
 async def test_a_wrapped_provider_answers_after_admission() -> None:

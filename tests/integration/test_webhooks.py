@@ -14,7 +14,6 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from baton.bootstrap import create_app
 from baton.config import Settings
 from baton.domain.audit import CheckpointSigner
 from baton.domain.ids import new_id
@@ -31,6 +30,8 @@ from baton.store.tables import AgentTaskRow
 from baton.store.tasks import NewTask
 from baton.store.webhooks import DeliveryRecord
 from tests.conftest import ADMIN_KEY
+from tests.support.api import app_client as started_app
+from tests.support.api import make_tenant
 from tests.support.tasks import calculator_script, make_agent, script, wait_for
 
 
@@ -204,6 +205,25 @@ async def test_a_receiver_that_always_fails_is_given_up_on(
     assert len(receiver.requests) == 3
 
 
+async def test_failed_deliveries_are_logged_without_the_query_string(
+    client: httpx.AsyncClient, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.always = 503
+    script(client, "calc", ScriptedLLM(calculator_script))
+    agent = await make_agent(client, "adder", model="calc")
+    url = f"{receiver.url}?token=hook-s3cret#frag-s3cret"
+    with caplog.at_level("INFO", logger="baton.services.webhooks"):
+        task_id = await submit(client, agent["id"], webhook_url=url)
+        await wait_for(client, task_id)
+        [delivery] = await deliveries_of(client, task_id)
+    assert delivery.status == "failed"
+    assert receiver.requests[0].path == "/hook?token=hook-s3cret"  # the receiver gets it all
+    failures = [r.getMessage() for r in caplog.records if "failed (attempt" in r.getMessage()]
+    assert len(failures) == 3
+    assert all(f" to {receiver.url} failed" in m for m in failures), failures
+    assert "s3cret" not in caplog.text
+
+
 async def test_an_unreachable_receiver_records_the_connection_error(
     client: httpx.AsyncClient,
 ) -> None:
@@ -283,14 +303,8 @@ async def test_bad_webhook_urls_are_422(client: httpx.AsyncClient, url: str) -> 
     assert any(d["field"] == "webhook_url" for d in r.json()["error"]["details"]), r.json()
 
 
-@contextlib.asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
-            yield c
+def app_client(settings: Settings) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    return started_app(settings, key=ADMIN_KEY)
 
 
 async def test_private_addresses_are_refused_by_default(settings: Settings) -> None:
@@ -308,8 +322,6 @@ async def test_private_addresses_are_refused_by_default(settings: Settings) -> N
 
 
 async def test_the_secret_is_per_tenant_and_for_admins(client: httpx.AsyncClient) -> None:
-    from tests.support.api import make_tenant
-
     mine = (await client.get("/api/webhooks/secret")).json()["secret"]
     other = await make_tenant(client, "other")
     theirs = await client.get("/api/webhooks/secret", headers=other.auth("admin"))

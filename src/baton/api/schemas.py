@@ -243,6 +243,7 @@ class McpServerPublic(BaseModel):
     url: str | None
     enabled: bool
     created_at: datetime | None
+    private_approved: bool = False
 
 
 class TaskSubmit(StrictBody):

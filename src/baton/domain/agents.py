@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ CAPABILITIES_MAX = 50
 MAX_STEPS_LIMIT = 100
 TIMEOUT_S_LIMIT = 3600.0
 WILDCARD = ".*"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 Problem = dict[str, str]
 
@@ -39,7 +41,12 @@ class ModelRef:
 
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
-    """How an agent calls its model and how long it may run."""
+    """How an agent calls its model and how long it may run.
+
+    ``base_url`` is the agent's own endpoint and ``api_key_env`` the server environment
+    variable holding its key (never the key itself). ``base_url_approved`` records that a
+    superadmin saved that ``base_url``; the server sets it, whatever a document says.
+    """
 
     provider: str
     model: str
@@ -50,7 +57,10 @@ class AgentConfig:
     timeout_s: float = 300.0
     fallbacks: tuple[ModelRef, ...] = ()
     base_url: str | None = None
+    api_key_env: str | None = None
+    base_url_approved: bool = False
     max_concurrency: int | None = None  # running tasks of this agent at once, all workers
+    allow_input_system_prompt: bool = False  # task input.messages may hold system messages
 
     @classmethod
     def from_json(
@@ -99,7 +109,10 @@ class AgentConfig:
             "timeout_s": self.timeout_s,
             "fallbacks": [{"provider": f.provider, "model": f.model} for f in self.fallbacks],
             "base_url": self.base_url,
+            "api_key_env": self.api_key_env,
+            "base_url_approved": self.base_url_approved or None,
             "max_concurrency": self.max_concurrency,
+            "allow_input_system_prompt": self.allow_input_system_prompt or None,
         }
         return {k: v for k, v in doc.items() if v is not None}
 
@@ -136,6 +149,13 @@ def _range_problem(key: str, value: object) -> str | None:
     if key == "base_url":
         ok = isinstance(value, str) and value.startswith(("http://", "https://"))
         return None if ok else "must be an http:// or https:// URL"
+    if key == "api_key_env":
+        ok = isinstance(value, str) and ENV_NAME.match(value) is not None
+        return None if ok else "must be the name of an environment variable (not a key)"
+    if key == "base_url_approved":
+        return None if isinstance(value, bool) else "must be a boolean (set by the server)"
+    if key == "allow_input_system_prompt":
+        return None if isinstance(value, bool) else "must be a boolean"
     return "unknown field"
 
 
@@ -164,7 +184,8 @@ def config_problems(
         if key == "fallbacks":
             problems += _fallback_problems(value, providers, f"{field}.fallbacks")
             continue
-        if key in ("temperature", "max_tokens", "base_url", "max_concurrency") and value is None:
+        optional = ("temperature", "max_tokens", "base_url", "api_key_env", "max_concurrency")
+        if key in optional and value is None:
             continue
         reason = _range_problem(key, value)
         if reason:

@@ -135,5 +135,20 @@ def validate_input(value: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
+def refuse_system_messages(data: Mapping[str, Any]) -> None:
+    """Refuse input messages with the system role: the agent's own system prompt governs.
+
+    Raises:
+        InvalidInput: naming ``input.messages[i].role`` of the first one.
+    """
+    for i, message in enumerate(data.get("messages") or ()):
+        if message.get("role") == "system":
+            raise _bad(
+                f"input.messages[{i}].role",
+                "system messages are refused: the agent's config sets its system prompt "
+                "(allow_input_system_prompt is false)",
+            )
+
+
 def _bad(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", details=[{"field": field, "reason": reason}])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from baton.domain.messages import ChatMessage, LLMResponse, ToolDefinition
 from baton.llm.accounting import MeteredProvider, UsageMeter
+from baton.llm.agent_endpoint import AgentEndpointProvider
 from baton.llm.errors import ProviderConfigurationError
 from baton.llm.fallback import FallbackProvider
 from baton.llm.limits import ConcurrencyLimitedProvider, ConcurrencyLimits
@@ -24,6 +25,9 @@ from baton.llm.settings import LLMSettings
 
 PROVIDER_NAMES: tuple[str, ...] = ("openai", "groq", "anthropic", "openai_compatible", "local")
 TESTING_PROVIDER = "scripted"
+NO_KEY = "not-needed"
+"""What an agent's own base URL gets as its key when it names none (Ollama needs none)."""
+PACKAGED_LOCAL_MODEL = "<packaged SmolLM2>"
 
 
 def preload_sdk_providers() -> None:
@@ -87,6 +91,25 @@ def resolve_model(provider: str | None, model: str | None, settings: LLMSettings
     return ResolvedModel(provider, model)
 
 
+def local_model_names(settings: LLMSettings) -> frozenset[str]:
+    """The model names provider ``local`` answers to; each runs ``local_model_file``.
+
+    The provider's default model, the models of aliases to ``local``, and the stem of
+    ``BATON_LLM_LOCAL_MODEL_PATH`` when it is set.
+    """
+    names = {settings.provider_default_models["local"]}
+    names |= {ref.model for ref in settings.model_aliases.values() if ref.provider == "local"}
+    if settings.local_model_path is not None:
+        names.add(settings.local_model_path.stem)
+    return frozenset(names)
+
+
+def local_model_file(settings: LLMSettings) -> str:
+    """The .gguf every local model name loads: the configured one or the packaged SmolLM2."""
+    path = settings.local_model_path
+    return str(path.resolve()) if path is not None else PACKAGED_LOCAL_MODEL
+
+
 def _key(secret: object) -> str | None:
     value = getattr(secret, "get_secret_value", None)
     return value() if callable(value) else None
@@ -100,10 +123,15 @@ def build_adapter(
 ) -> LLMProvider:
     """The bare provider for ``resolved``, without wrappers.
 
+    A ``base_url`` given here is an agent's own: it never gets the server's key, only
+    ``api_key`` or a placeholder.
+
     Raises:
         ProviderConfigurationError: When a key, a base URL or the local install is missing.
     """
     name, model, timeout = resolved.provider, resolved.model, settings.request_timeout_s
+    if base_url is not None:
+        api_key = api_key or NO_KEY
     if name == "anthropic":
         from baton.llm.anthropic_provider import AnthropicProvider
 
@@ -178,7 +206,10 @@ def build_provider(
             ``local`` (or ``scripted``); ``None`` when ``model`` is an alias.
         model: A model name or alias; ``None`` for the provider's default.
         llm_settings: Keys, timeouts, retry policy, aliases, prices and fallbacks.
-        base_url: Overrides the provider's base URL (an agent's ``config.base_url``).
+        base_url: Overrides the provider's base URL (an agent's ``config.base_url``, checked
+            against the operator's allowlist before): it gets ``api_key`` or a placeholder,
+            never the server's key, its address is checked before each request and its
+            errors do not carry the server's words.
         api_key: Overrides the provider's key.
         limits: Concurrency semaphores to share between built providers; pass the same
             object to every call so the limit is per provider, not per agent.
@@ -209,6 +240,8 @@ def build_provider(
     for index, target in enumerate(targets):
         overrides = (base_url, api_key) if index == 0 else (None, None)
         adapter = build_adapter(target, settings, *overrides)
+        if index == 0 and base_url is not None:
+            adapter = AgentEndpointProvider(adapter, base_url)
         limited = ConcurrencyLimitedProvider(adapter, limits.semaphore(target.provider))
         chain.append(RetryingProvider(limited, policy, sleep=sleep))
     provider: LLMProvider = chain[0] if len(chain) == 1 else FallbackProvider(chain)

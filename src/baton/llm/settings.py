@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from baton.domain.agents import ENV_NAME
 from baton.llm.accounting import Price, PriceTable
+from baton.llm.endpoints import BaseUrl
+from baton.tools.addresses import AddressRefused
 
 
 class ModelRef(BaseModel):
@@ -112,6 +117,69 @@ class LLMSettings(BaseSettings):
     )
     local_context_tokens: int = Field(default=2048, ge=256)
     local_max_tokens: int = Field(default=512, ge=1)
+    allowed_base_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="URL prefixes an agent's config.base_url may lie under (comma-separated).",
+    )
+    allowed_key_envs: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Environment variables an agent's config.api_key_env may name.",
+    )
+    allowed_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="provider:model or provider:* agents may use (comma-separated; empty: any).",
+    )
+    provider_pool_size: int = Field(
+        default=64, ge=1, description="Distinct providers kept built at once (least recent go)."
+    )
+    _agent_keys: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
+    @field_validator("allowed_base_urls", "allowed_key_envs", "allowed_models", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_base_urls")
+    @classmethod
+    def _base_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            try:
+                BaseUrl.parse(url)
+            except AddressRefused as exc:
+                raise ValueError(f"{url!r}: {exc}") from None
+        return value
+
+    @field_validator("allowed_key_envs")
+    @classmethod
+    def _key_envs(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+    @field_validator("allowed_models")
+    @classmethod
+    def _models(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            provider, _, model = entry.partition(":")
+            if not provider or not model:
+                raise ValueError(f"{entry!r}: expected provider:model or provider:*")
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Read the allowed key variables once, with the rest of the environment."""
+        self._agent_keys = {
+            name: SecretStr(os.environ[name])
+            for name in self.allowed_key_envs
+            if os.environ.get(name)
+        }
+
+    def agent_key(self, name: str) -> str | None:
+        """The value of the allowed key variable ``name``; None when unset or not allowed."""
+        secret = self._agent_keys.get(name)
+        return secret.get_secret_value() if secret is not None else None
 
     @property
     def model_aliases(self) -> dict[str, ModelRef]:

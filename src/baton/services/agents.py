@@ -15,18 +15,21 @@ from baton.domain.agents import (
     AgentStatus,
     AgentVersion,
     capability_patterns,
+    invalid,
     rank_agents,
     validate_name,
 )
 from baton.domain.audit.log import AuditEvent, admin_action
 from baton.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baton.domain.tenancy import Principal, Role
+from baton.llm.access import LLMAccess
 from baton.llm.registry import provider_names
 from baton.services.audit import AuditService
 from baton.services.ttl_cache import TtlCache
 from baton.store.database import Database
-from baton.store.pagination import Page, decode_cursor, page_of
+from baton.store.pagination import Page, decode_cursor, page_of, seq_cursor
 from baton.store.unit_of_work import UnitOfWork
+from baton.tools.host_grants import HostGrantPolicy
 
 if TYPE_CHECKING:
     from baton.services.container import Services
@@ -109,11 +112,17 @@ class AgentService:
         audit: AuditService,
         known_tools: KnownTools,
         *,
+        access: LLMAccess,
         cache_s: float = 0.0,
+        test_providers: bool = False,
+        host_grants: HostGrantPolicy | None = None,
     ) -> None:
         self._db = db
+        self._host_grants = host_grants or HostGrantPolicy()
+        self._test_providers = test_providers  # `scripted`: only where the operator opts in
         self._audit = audit
         self._known_tools = known_tools
+        self._access = access
         # Task submission reads agents on every request; writes below drop these copies.
         self._by_id: TtlCache[tuple[str, str], Agent] = TtlCache(cache_s)
         self._by_type: TtlCache[tuple[str, str], list[Agent]] = TtlCache(cache_s)
@@ -133,9 +142,35 @@ class AgentService:
             capabilities=capabilities,
             tools=tools,
             config=config,
-            providers=provider_names(include_testing=True),
+            providers=provider_names(include_testing=self._test_providers),
             is_known_tool=lambda name: self._known_tools(scope, name),
         )
+
+    async def _vetted(
+        self, caller: Principal, spec: AgentSpec, previous: AgentSpec | None
+    ) -> AgentSpec:
+        """``spec`` checked against the operator's LLM rules, its base URL approval set.
+
+        A superadmin's save approves the config's ``base_url``; an approval carries over
+        to a later version only while ``base_url`` and ``api_key_env`` stay the same.
+        """
+        spec = self._host_grants.vetted_spec(spec, previous, superadmin=caller.may(Role.SUPERADMIN))
+        config = spec.config
+        before = previous.config if previous is not None else None
+        approved = config.base_url is not None and (
+            caller.may(Role.SUPERADMIN)
+            or (
+                before is not None
+                and before.base_url_approved
+                and (before.base_url, before.api_key_env) == (config.base_url, config.api_key_env)
+            )
+        )
+        problems = self._access.problems(config, approved=approved)
+        problems = problems or await self._access.address_problems(config)
+        if problems:
+            raise invalid("invalid agent", problems)
+        config = dataclasses.replace(config, base_url_approved=approved)
+        return dataclasses.replace(spec, config=config)
 
     async def create(self, caller: Principal, definition: AgentDefinition) -> Agent:
         """Create an agent and its version 1 in the caller's tenant (or a global one)."""
@@ -151,6 +186,7 @@ class AgentService:
             raise Forbidden("global agents need the superadmin role")
         scope = None if definition.is_global else caller.tenant_id
         spec = self._spec(scope, definition.capabilities, definition.tools, definition.config)
+        spec = await self._vetted(caller, spec, None)
         agent = await uow.agents.create(
             caller.tenant_id,
             name=validate_name(definition.name),
@@ -219,12 +255,10 @@ class AgentService:
         self, caller: Principal, agent_id: str, *, cursor: str | None, limit: int
     ) -> Page[AgentVersion]:
         """A page of an agent's versions, oldest first."""
-        after = decode_cursor(cursor) or "0"
-        if not after.isdigit():
-            raise InvalidInput("invalid cursor", details=[{"field": "cursor"}])
+        after = seq_cursor(decode_cursor(cursor)) or 0
         async with self._db.transaction(write=False) as uow:
             await self._visible(uow, caller, agent_id)
-            items = await uow.agents.versions(agent_id, after=int(after), limit=limit + 1)
+            items = await uow.agents.versions(agent_id, after=after, limit=limit + 1)
         return page_of(items, limit)
 
     async def update(self, caller: Principal, agent_id: str, changes: AgentChanges) -> Agent:
@@ -289,7 +323,7 @@ class AgentService:
         if agent.is_global and not caller.may(Role.SUPERADMIN):
             raise Forbidden("global agents are changed by superadmins only")
 
-    def _edit(self, agent: Agent, changes: AgentChanges) -> _Edit:
+    async def _edit(self, caller: Principal, agent: Agent, changes: AgentChanges) -> _Edit:
         row: dict[str, Any] = {}
         if changes.name is not None and changes.name != agent.name:
             row["name"] = validate_name(changes.name)
@@ -306,12 +340,13 @@ class AgentService:
             current.tools_json() if changes.tools is None else changes.tools,
             current.config.to_json() if changes.config is None else changes.config,
         )
+        spec = await self._vetted(caller, spec, current)
         return _Edit(row, spec if spec != current else None)
 
     async def _change_in(
         self, uow: UnitOfWork, caller: Principal, agent: Agent, changes: AgentChanges
     ) -> tuple[Agent, bool]:
-        edit = self._edit(agent, changes)
+        edit = await self._edit(caller, agent, changes)
         if edit.empty:
             return agent, False
         version = agent.version

@@ -12,6 +12,7 @@ from baton.domain.failure_window import FailureWindow
 from baton.domain.tasks import AGENT_KIND, RetryPolicy
 from baton.engine.agent_loop import AgentRunner
 from baton.engine.providers import ProviderPool
+from baton.llm.access import LLMAccess
 from baton.queue.signals import Signals
 from baton.queue.task_queue import QueueLimits, TaskQueue
 from baton.queue.worker import Handler, Worker, WorkerSettings
@@ -29,7 +30,9 @@ from baton.services.webhooks import WebhookSender, WebhookSettings
 from baton.store.database import Database
 from baton.tools.builtin import HttpLimits, builtin_tools
 from baton.tools.gateway import ToolGateway
+from baton.tools.host_grants import HostGrantPolicy
 from baton.tools.mcp import McpManager
+from baton.tools.mcp_endpoint import McpNetwork
 from baton.tools.registry import ToolRegistry
 from baton.tools.sandbox import BubblewrapSandbox, SandboxLimits
 
@@ -99,6 +102,11 @@ class Services:
             start_timeout_s=settings.mcp_start_timeout_s,
             call_timeout_s=settings.mcp_call_timeout_s,
             backoff_base_s=settings.mcp_restart_backoff_s,
+            network=McpNetwork(
+                allow_private=settings.mcp_allow_private,
+                trust_env=settings.mcp_trust_env,
+                max_response_bytes=settings.mcp_max_response_bytes,
+            ),
         )
         sandbox_limits = SandboxLimits(
             wall_timeout_s=settings.sandbox_wall_timeout_s,
@@ -116,6 +124,7 @@ class Services:
                 sandbox=BubblewrapSandbox(max_concurrent=settings.sandbox_max_concurrent),
                 sandbox_limits=sandbox_limits,
                 http=http,
+                http_allow_private=settings.http_tool_allow_private,
             ),
             source=mcp,
         )
@@ -131,7 +140,15 @@ class Services:
                 retry=RetryPolicy(settings.task_retry_base_s, settings.task_retry_cap_s),
             ),
         )
-        agents = AgentService(db, audit, known_tools=tools.knows, cache_s=settings.read_cache_s)
+        agents = AgentService(
+            db,
+            audit,
+            known_tools=tools.knows,
+            access=LLMAccess(settings.llm),
+            cache_s=settings.read_cache_s,
+            test_providers=settings.enable_test_providers,
+            host_grants=HostGrantPolicy(settings.http_tool_allow_private),
+        )
         gateway = ToolGateway(tools, audit)
         rate_limiter = DatabaseRateLimiter(db)
         providers = ProviderPool(settings.llm, rate_limiter)
@@ -169,6 +186,7 @@ class Services:
                 audit,
                 mcp,
                 stdio_requires_superadmin=settings.mcp_stdio_requires_superadmin,
+                allow_private=settings.mcp_allow_private,
             ),
             signals=signals,
             queue=queue,

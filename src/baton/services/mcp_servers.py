@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from baton.domain.audit.log import admin_action
-from baton.domain.errors import Forbidden, NotFound
+from baton.domain.errors import Forbidden, InvalidInput, NotFound
 from baton.domain.tenancy import Principal, Role
 from baton.services.audit import AuditService
 from baton.store.database import Database
 from baton.store.pagination import Page, decode_cursor, page_of
+from baton.tools.addresses import Resolver, system_resolver
 from baton.tools.mcp import ConfigLoader, McpManager
 from baton.tools.mcp_config import McpServerConfig, validate_server
+from baton.tools.mcp_endpoint import registration_problem
 
 
 def config_loader(db: Database) -> ConfigLoader:
@@ -28,7 +30,10 @@ class McpServerService:
     """Register, list and remove the caller's tenant's MCP servers.
 
     A stdio server runs a command on the Baton host, which is a platform-wide power: by
-    default only a superadmin may register one (``stdio_requires_superadmin``).
+    default only a superadmin may register one (``stdio_requires_superadmin``). An HTTP
+    server's URL is checked against the address policy: a private or loopback one needs
+    ``allow_private`` (``BATON_MCP_ALLOW_PRIVATE``) or a superadmin, whose registration
+    is recorded (``private_approved``) so the connection honours it later.
     """
 
     def __init__(
@@ -38,11 +43,15 @@ class McpServerService:
         manager: McpManager,
         *,
         stdio_requires_superadmin: bool = True,
+        allow_private: bool = False,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self._db = db
         self._audit = audit
         self._manager = manager
         self._stdio_role = Role.SUPERADMIN if stdio_requires_superadmin else Role.ADMIN
+        self._allow_private = allow_private
+        self._resolver = resolver
 
     async def create(
         self,
@@ -63,6 +72,16 @@ class McpServerService:
         )
         if kind == "stdio" and not caller.may(self._stdio_role):
             raise Forbidden(f"registering a stdio MCP server needs the {self._stdio_role} role")
+        approved = kind == "http" and caller.may(Role.SUPERADMIN)
+        if url is not None:
+            problem = await registration_problem(
+                url, allow_private=self._allow_private or approved, resolver=self._resolver
+            )
+            if problem is not None:
+                raise InvalidInput(
+                    f"invalid MCP server: url: {problem}",
+                    details=[{"field": "url", "reason": problem}],
+                )
         async with self._db.transaction() as uow:
             server = await uow.mcp_servers.create(
                 caller.tenant_id,
@@ -73,6 +92,7 @@ class McpServerService:
                 env=env,
                 url=url,
                 enabled=enabled,
+                private_approved=approved,
             )
             event = admin_action(
                 caller.tenant_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from baton.domain.agents import AgentSpec, AgentStatus
+from baton.domain.agents import Agent, AgentSpec, AgentStatus
 from baton.domain.audit.log import AuditFilter, AuditSearch, StoredEntry
 from baton.domain.errors import Conflict, InvalidInput, NotFound
 from baton.domain.ids import new_id
@@ -14,6 +14,7 @@ from baton.domain.tasks import (
     MAX_INPUT_BYTES,
     PermanentFailure,
     Task,
+    refuse_system_messages,
     validate_input,
 )
 from baton.domain.tenancy import Principal
@@ -96,7 +97,7 @@ class TaskService:
         if request.webhook_url is not None:
             await self._check_webhook(request.webhook_url)
         try:
-            agent_id, version, cap = await self._choose_agent(caller, request)
+            agent = await self._choose_agent(caller, request)
         except (InvalidInput, Conflict):
             # A retried submission whose task exists is answered even if its agent has
             # gone since; the common case needs no read here (the insert finds the twin).
@@ -104,12 +105,14 @@ class TaskService:
             if existing is None:
                 raise
             return existing, False
+        if not agent.spec.config.allow_input_system_prompt:
+            refuse_system_messages(data)
         new = NewTask(
             id=new_id(),
             tenant_id=caller.tenant_id,
             kind=AGENT_KIND,
-            agent_id=agent_id,
-            agent_version=version,
+            agent_id=agent.id,
+            agent_version=agent.version,
             task_type=request.task_type,
             input=data,
             priority=request.priority,
@@ -117,7 +120,7 @@ class TaskService:
             timeout_s=request.timeout_s,
             idempotency_key=request.idempotency_key,
             created_by=caller.key_id,
-            agent_cap=cap,
+            agent_cap=agent.spec.config.max_concurrency,
             webhook_url=request.webhook_url,
         )
         return await self.queue.submit(new, caller.key_id)
@@ -138,9 +141,7 @@ class TaskService:
                 f"webhook_url: {exc}", details=[{"field": "webhook_url", "reason": exc.reason}]
             ) from None
 
-    async def _choose_agent(
-        self, caller: Principal, request: Submission
-    ) -> tuple[str, int, int | None]:
+    async def _choose_agent(self, caller: Principal, request: Submission) -> Agent:
         if request.agent_id is not None:
             try:
                 agent = await self._agents.get_recent(caller, request.agent_id)
@@ -151,15 +152,14 @@ class TaskService:
                 ) from None
             if agent.status is not AgentStatus.ACTIVE:
                 raise Conflict(f"agent {agent.name!r} is {agent.status.value}; it takes no tasks")
-            return agent.id, agent.version, agent.spec.config.max_concurrency
+            return agent
         candidates = await self._agents.find_agents_for_task(caller.tenant_id, request.task_type)
         if not candidates:
             raise InvalidInput(
                 f"no active agent has the capability {request.task_type!r}; name an agent_id",
                 details=[{"field": "task_type", "reason": "no matching agent"}],
             )
-        best = candidates[0]
-        return best.id, best.version, best.spec.config.max_concurrency
+        return candidates[0]
 
     async def get(self, caller: Principal, task_id: str) -> Task:
         """One of the caller's tenant's tasks."""

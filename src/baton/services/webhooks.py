@@ -41,6 +41,16 @@ MAX_URL_LENGTH = 2000
 _ERROR_BODY_BYTES = 512
 
 
+def loggable_url(url: str) -> str:
+    """``scheme://host/path`` of ``url``: its credentials, query and fragment can hold tokens."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(invalid URL)"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
 async def check_webhook_url(
     url: str, *, allow_private: bool, resolver: Resolver = system_resolver
 ) -> ResolvedTarget:
@@ -183,7 +193,11 @@ class WebhookSender:
         if error is None:
             return AttemptResult(delivery.id, attempts)
         log.info(
-            "webhook %s to %s failed (attempt %d): %s", delivery.id, delivery.url, attempts, error
+            "webhook %s to %s failed (attempt %d): %s",
+            delivery.id,
+            loggable_url(delivery.url),
+            attempts,
+            error,
         )
         if attempts >= self.settings.max_attempts:
             return AttemptResult(delivery.id, attempts, error)

@@ -27,6 +27,7 @@ def _config(row: McpServerRow) -> McpServerConfig:
         url=row.url,
         enabled=row.enabled,
         created_at=row.created_at,
+        private_approved=row.private_approved,
     )
 
 
@@ -47,6 +48,7 @@ class McpServerRepository:
         env: Mapping[str, str],
         url: str | None,
         enabled: bool,
+        private_approved: bool = False,
     ) -> McpServerConfig:
         """Insert a server; Conflict when the name is taken in the tenant."""
         row = McpServerRow(
@@ -60,6 +62,7 @@ class McpServerRepository:
             url=url,
             enabled=enabled,
             created_at=utcnow(),
+            private_approved=private_approved,
         )
         self._s.add(row)
         await flush_unique(self._s, f"an MCP server named {name!r}")

@@ -19,6 +19,9 @@ class HasId(Protocol):
         ...
 
 
+#: Largest sequence number a cursor may name (a signed 64-bit column).
+SEQ_MAX = 2**63 - 1
+
 T = TypeVar("T")
 ItemT = TypeVar("ItemT", bound=HasId)
 
@@ -48,6 +51,16 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not value or len(value) > 64:
         raise InvalidInput("invalid cursor", details=[{"field": "cursor"}])
     return value
+
+
+def seq_cursor(text: str | None) -> int | None:
+    """The sequence number a numeric cursor resumes after; InvalidInput unless it is one."""
+    if text is None:
+        return None
+    # isdigit() alone accepts '²' (int() refuses it) and '١٢' (int() reads it as 12).
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > SEQ_MAX:
+        raise InvalidInput("invalid cursor", details=[{"field": "cursor"}])
+    return int(text)
 
 
 def page_of(items: list[ItemT], limit: int) -> Page[ItemT]:

@@ -251,6 +251,8 @@ class McpServerRow(Base):
     url: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A superadmin registered it: its URL may reach private addresses.
+    private_approved: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 _SUBMITTED = text("status = 'submitted'")

@@ -35,6 +35,7 @@ __all__ = [
     "Resolver",
     "check_url",
     "parse_grant",
+    "split_url",
     "system_resolver",
 ]
 
@@ -122,6 +123,21 @@ class HostRule:
             return host.endswith(self.host[1:]) and _literal_ip(host) is None
         return host == self.host
 
+    def reaches_private(self) -> bool:
+        """Whether the rule can reach private addresses: ``allow_private``, or a private IP host.
+
+        Raises:
+            AddressRefused: When the host is an IP address no grant may reach (metadata...).
+        """
+        literal = _literal_ip(self.host)
+        if literal is not None:
+            _check_address(self.host, str(literal), allow_private=True)
+            try:
+                _check_address(self.host, str(literal), allow_private=False)
+            except AddressRefused:
+                return True
+        return self.allow_private
+
 
 @dataclass(frozen=True, slots=True)
 class ResolvedTarget:
@@ -186,7 +202,11 @@ async def system_resolver(host: str, port: int) -> Sequence[str]:
 
 
 async def check_url(
-    url: str, grants: Sequence[HostGrant], *, resolver: Resolver = system_resolver
+    url: str,
+    grants: Sequence[HostGrant],
+    *,
+    resolver: Resolver = system_resolver,
+    honour_private: bool = True,
 ) -> ResolvedTarget:
     """Check ``url`` against ``grants`` and the address policy; return where to connect.
 
@@ -194,6 +214,8 @@ async def check_url(
         url: The URL the tool was asked to fetch.
         grants: The agent version's granted hosts; empty means nothing is allowed.
         resolver: Name resolution; tests pass a fake.
+        honour_private: False treats every grant as without ``allow_private`` (when
+            neither the operator nor a superadmin approved private grants).
 
     Raises:
         AddressRefused: When the URL is malformed, not granted, or resolves to an
@@ -216,7 +238,7 @@ async def check_url(
         if not addresses:
             raise AddressRefused("unresolvable", f"{host} resolved to no address")
     for address in addresses:
-        _check_address(host, address, rule.allow_private)
+        _check_address(host, address, rule.allow_private and honour_private)
     return ResolvedTarget(
         url=url,
         scheme=scheme,
@@ -226,6 +248,15 @@ async def check_url(
         addresses=tuple(_canonical(a) for a in addresses),
         rule=rule,
     )
+
+
+def split_url(url: str) -> tuple[str, str, int]:
+    """The scheme, normalised host and effective port of an http(s) URL, without resolving.
+
+    Raises:
+        AddressRefused: For a malformed URL, another scheme or credentials in the URL.
+    """
+    return _parse_url(url)
 
 
 def _parse_url(url: str) -> tuple[str, str, int]:

@@ -1,6 +1,6 @@
 """The tool gateway: the one pipeline every tool call goes through.
 
-look up → permit (deny by default) → validate (JSON Schema, size and depth caps) →
+permit (deny by default) → look up → validate (JSON Schema, size and depth caps) →
 execute (timeout, output cap) → audit → answer. Every call is answered with a
 :class:`ToolResult`, whatever happened, so the conversation stays valid.
 """
@@ -13,37 +13,21 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from baton.domain.audit.entries import AuditEntryType
 from baton.domain.audit.log import AuditEvent, AuditLog
 from baton.domain.messages import ToolCall, ToolDefinition, canonical_json
+from baton.domain.secrets import SECRET_NAMES as SECRET_KEYS
 from baton.domain.tools import ToolGrant, ToolResult
-from baton.tools.registry import MCP_PREFIX, Tool, ToolContext, ToolError, ToolRegistry
+from baton.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
+from baton.tools.schema_validator import validator_for
 
 __all__ = ["GatewayLimits", "ToolContext", "ToolGateway", "redact"]
 
 log = logging.getLogger("baton.tools")
 
 REDACTED = "[redacted]"
-#: Keys whose values never reach the audit log (compared case-insensitively).
-SECRET_KEYS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api-key",
-        "api_key",
-        "x-auth-token",
-        "password",
-        "secret",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +81,8 @@ class ToolGateway:
     ) -> list[ToolDefinition]:
         """The schemas of the granted tools that exist, for the model's tool list."""
         wanted = {g.name for g in grants}
-        # Only MCP grants need the tenant's servers (a database read and maybe a start).
-        if any(name.startswith(MCP_PREFIX) for name in wanted):
-            available = await self._registry.tools(tenant_id)
-        else:
-            available = self._registry.registered()
-        tools = [t for t in available if t.name in wanted]
+        # Only MCP grants need servers (a database read and maybe a start): the granted ones.
+        tools = await self._registry.granted(tenant_id, wanted)
         return [ToolDefinition(t.name, t.description, dict(t.parameters)) for t in tools]
 
     async def call(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
@@ -152,14 +132,15 @@ class ToolGateway:
         """The tool to run, once the call is well-formed, permitted and valid."""
         if call.error is not None:
             raise _Refused("invalid_json", call.error)
+        # Before the lookup: looking an MCP tool up starts and connects to its server.
+        if ctx.grant(call.name) is None:
+            raise _Refused("not_granted", f"tool {call.name!r} is not granted to this agent")
         try:
             tool = await self._registry.lookup(ctx.tenant_id, call.name)
         except ToolError as exc:
             raise _Refused(exc.code, str(exc)) from None
         if tool is None:
             raise _Refused("unknown_tool", f"there is no tool named {call.name!r}")
-        if ctx.grant(call.name) is None:
-            raise _Refused("not_granted", f"tool {call.name!r} is not granted to this agent")
         self._check_shape(call.arguments)
         problems = _validation_errors(canonical_json(dict(tool.parameters)), call.arguments)
         if problems:
@@ -260,13 +241,8 @@ class ToolGateway:
         )
 
 
-@lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json))
-
-
 def _validation_errors(schema_json: str, arguments: dict[str, Any], limit: int = 5) -> list[str]:
-    errors = sorted(_validator(schema_json).iter_errors(arguments), key=lambda e: list(e.path))
+    errors = sorted(validator_for(schema_json).iter_errors(arguments), key=lambda e: list(e.path))
     messages = []
     for error in errors[:limit]:
         where = "/".join(str(p) for p in error.path) or "(arguments)"

@@ -2,6 +2,9 @@
 
 A tenant's configured servers are read through a loader (the database in production) on
 each listing or lookup, so servers added or removed by any process are seen at once.
+A server is connected to (or started) only for the tools an agent was granted: the
+catalogue (``GET /api/tools``) shows the tools of servers already connected and, for the
+others, one entry ``mcp.<server>.*`` standing for tools not listed yet.
 The manager owns one :class:`~baton.tools.mcp_connection.McpConnection` per server and
 closes them all on shutdown. Each server is isolated: one that hangs or dies makes only
 its own tools answer with an error.
@@ -11,19 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mcp_types as types
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
 from baton.tools.mcp_config import McpServerConfig
 from baton.tools.mcp_connection import McpConnection
+from baton.tools.mcp_endpoint import McpNetwork
 from baton.tools.registry import MCP_PREFIX, Tool, ToolContext, ToolError, ToolKind, ToolLimits
+from baton.tools.schema_validator import SchemaError, check_schema
 
-__all__ = ["ConfigLoader", "McpManager", "McpTool"]
+__all__ = ["ConfigLoader", "McpManager", "McpServerEntry", "McpTool"]
 
 log = logging.getLogger("baton.tools.mcp")
 
@@ -54,6 +57,21 @@ class McpTool:
         return _content(result.content)
 
 
+@dataclass(frozen=True, slots=True)
+class McpServerEntry:
+    """The catalogue entry of a server not connected yet: ``mcp.<server>.*``, no tools."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+    limits: ToolLimits = field(default_factory=ToolLimits)
+    kind: ToolKind = "mcp"
+
+    async def run(self, arguments: dict[str, Any], ctx: ToolContext) -> Any:
+        """Never called: the entry is only listed."""
+        raise ToolError(f"{self.name} is not a tool", code="unknown_tool")
+
+
 class McpManager:
     """The MCP tools of each tenant, behind the registry's :class:`ToolSource` interface.
 
@@ -64,6 +82,7 @@ class McpManager:
         max_output_bytes: Output cap of each MCP tool call.
         backoff_base_s: First wait before restarting a failed server.
         backoff_max_s: Longest wait before restarting a failed server.
+        network: How HTTP servers are reached (address policy, proxies, size cap).
     """
 
     def __init__(
@@ -75,16 +94,27 @@ class McpManager:
         max_output_bytes: int = 256 * 1024,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
+        network: McpNetwork | None = None,
     ) -> None:
         self._load = load_configs
+        self._network = network or McpNetwork()
         self._limits = ToolLimits(timeout_s=call_timeout_s, max_output_bytes=max_output_bytes)
         self._start_timeout_s = start_timeout_s
         self._backoff = (backoff_base_s, backoff_max_s)
         self._connections: dict[str, McpConnection] = {}
 
-    async def tools(self, tenant_id: str) -> list[Tool]:
-        """Tools of the tenant's enabled servers, started as needed; unavailable ones skipped."""
-        configs = [c for c in await self._configs(tenant_id) if c.enabled]
+    async def tools(self, tenant_id: str, servers: Collection[str] | None = None) -> list[Tool]:
+        """Tools of the tenant's enabled servers, started as needed; unavailable ones skipped.
+
+        Args:
+            tenant_id: The tenant.
+            servers: Only these servers (by name); None for all of them.
+        """
+        configs = [
+            c
+            for c in await self._configs(tenant_id)
+            if c.enabled and (servers is None or c.name in servers)
+        ]
         listings = await asyncio.gather(
             *(self._server_tools(c) for c in configs), return_exceptions=True
         )
@@ -96,6 +126,34 @@ class McpManager:
                 raise listing
             else:
                 found.extend(listing)
+        return found
+
+    async def catalogue(self, tenant_id: str) -> list[Tool]:
+        """What the tenant's enabled servers offer, without starting or connecting to any.
+
+        A server with a live session shows its tools; any other shows one
+        :class:`McpServerEntry`.
+        """
+        found: list[Tool] = []
+        for config in await self._configs(tenant_id):
+            if not config.enabled:
+                continue
+            connection = self._connections.get(config.id)
+            listing = connection.known_listing() if connection is not None else None
+            if connection is None or listing is None:
+                found.append(
+                    McpServerEntry(
+                        name=f"{MCP_PREFIX}{config.name}.*",
+                        description=(
+                            f"The tools of MCP server {config.name!r}, listed once an agent "
+                            "granted one of them has called it (Baton connects to a server "
+                            "only for a granted call)."
+                        ),
+                        limits=self._limits,
+                    )
+                )
+                continue
+            found.extend(t for r in listing if (t := self._adapt(connection, r)) is not None)
         return found
 
     async def lookup(self, tenant_id: str, name: str) -> Tool | None:
@@ -143,6 +201,7 @@ class McpManager:
                 start_timeout_s=self._start_timeout_s,
                 backoff_base_s=self._backoff[0],
                 backoff_max_s=self._backoff[1],
+                network=self._network,
             )
             self._connections[config.id] = connection
         return [
@@ -154,7 +213,7 @@ class McpManager:
     def _adapt(self, connection: McpConnection, remote: types.Tool) -> McpTool | None:
         schema = dict(remote.input_schema or {"type": "object"})
         try:
-            Draft202012Validator.check_schema(schema)
+            check_schema(schema)
         except SchemaError as exc:
             log.warning("%s: tool %r has an invalid schema: %s", connection.label, remote.name, exc)
             return None

@@ -34,6 +34,8 @@ class McpServerConfig:
         url: For http, the endpoint.
         enabled: Disabled servers are neither started nor listed.
         created_at: When it was registered.
+        private_approved: A superadmin registered it, so its URL may reach private and
+            loopback addresses without ``BATON_MCP_ALLOW_PRIVATE``.
     """
 
     id: str
@@ -46,6 +48,7 @@ class McpServerConfig:
     url: str | None = None
     enabled: bool = True
     created_at: datetime | None = None
+    private_approved: bool = False
 
     def public(self) -> dict[str, Any]:
         """The form the API shows: environment variable names only, never their values."""
@@ -59,6 +62,7 @@ class McpServerConfig:
             "url": self.url,
             "enabled": self.enabled,
             "created_at": self.created_at,
+            "private_approved": self.private_approved,
         }
 
 

@@ -26,6 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from baton.tools.mcp_config import McpServerConfig
+from baton.tools.mcp_endpoint import RESPONSE_TOO_LARGE, McpNetwork, check_endpoint, endpoint_client
 from baton.tools.registry import ToolError
 
 __all__ = ["McpConnection", "McpUnavailable"]
@@ -54,6 +55,7 @@ class McpConnection:
             consecutive failure.
         backoff_max_s: Longest wait between restarts.
         clock: Monotonic seconds (tests pass a fake).
+        network: How HTTP servers are reached (address policy, proxies, size cap).
     """
 
     def __init__(
@@ -64,8 +66,10 @@ class McpConnection:
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        network: McpNetwork | None = None,
     ) -> None:
         self.config = config
+        self._network = network or McpNetwork()
         self._start_timeout_s = start_timeout_s
         self._backoff = (backoff_base_s, backoff_max_s)
         self._clock = clock
@@ -93,6 +97,12 @@ class McpConnection:
         await self._ensure()
         return list(self._tools)
 
+    def known_listing(self) -> list[types.Tool] | None:
+        """The tools of the live session, or None when there is none (never connects)."""
+        if self._session is None or self._holder is None or self._holder.done():
+            return None
+        return list(self._tools)
+
     async def call(
         self, tool: str, arguments: dict[str, Any], timeout_s: float
     ) -> types.CallToolResult:
@@ -106,6 +116,12 @@ class McpConnection:
         try:
             result = await session.call_tool(tool, arguments, read_timeout_seconds=timeout_s)
         except MCPError as exc:
+            if RESPONSE_TOO_LARGE in exc.message:
+                raise ToolError(
+                    f"{self.label}: the answer is larger than "
+                    f"{self._network.max_response_bytes} bytes",
+                    code="mcp_response_too_large",
+                ) from None
             if exc.code == types.CONNECTION_CLOSED:
                 raise self._died(exc.message, session) from None
             raise ToolError(f"{self.label}: {exc.message}", code="mcp_error") from None
@@ -195,7 +211,18 @@ class McpConnection:
                 yield streams
         else:
             assert config.url is not None
-            async with streamable_http_client(config.url) as streams:
+            network = self._network
+            target = await check_endpoint(
+                config.url,
+                allow_private=network.allow_private or config.private_approved,
+                resolver=network.resolver,
+            )
+            async with (
+                endpoint_client(target, network) as client,
+                streamable_http_client(
+                    config.url, http_client=client, max_sse_event_size=network.max_response_bytes
+                ) as streams,
+            ):
                 yield streams
 
     def _died(self, reason: str, session: ClientSession) -> McpUnavailable:

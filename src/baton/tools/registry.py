@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
-
 from baton.domain.tools import TOOL_NAME_MAX, ToolGrant
+from baton.tools.schema_validator import SchemaError, check_schema
 
 __all__ = [
     "MCP_PREFIX",
@@ -164,8 +162,15 @@ class FunctionTool:
 class ToolSource(Protocol):
     """Tools that appear at run time per tenant (those of MCP servers)."""
 
-    async def tools(self, tenant_id: str) -> list[Tool]:
-        """Every tool of the tenant's available servers (unavailable ones are left out)."""
+    async def tools(self, tenant_id: str, servers: Collection[str] | None = None) -> list[Tool]:
+        """The tools of the tenant's available servers (of ``servers`` only, when given).
+
+        Unavailable servers are left out; this may connect to the servers.
+        """
+        ...
+
+    async def catalogue(self, tenant_id: str) -> list[Tool]:
+        """What the tenant's servers offer, as far as known without connecting to any."""
         ...
 
     async def lookup(self, tenant_id: str, name: str) -> Tool | None:
@@ -197,7 +202,7 @@ class ToolRegistry:
         if tool.name in self._tools:
             raise ValueError(f"a tool named {tool.name!r} is already registered")
         try:
-            Draft202012Validator.check_schema(dict(tool.parameters))
+            check_schema(dict(tool.parameters))
         except SchemaError as exc:
             raise ValueError(f"tool {tool.name!r}: invalid schema: {exc.message}") from None
         if tool.parameters.get("type") != "object":
@@ -238,9 +243,25 @@ class ToolRegistry:
         return [self._tools[name] for name in sorted(self._tools)]
 
     async def tools(self, tenant_id: str) -> list[Tool]:
-        """Every tool the tenant can use: registered ones, then its MCP tools."""
-        extra = await self._source.tools(tenant_id) if self._source is not None else []
+        """Every tool the tenant can use: registered ones, then its MCP catalogue.
+
+        Connects to no MCP server: a listing is no reason for Baton to reach out.
+        """
+        extra = await self._source.catalogue(tenant_id) if self._source is not None else []
         return [*self.registered(), *sorted(extra, key=lambda t: t.name)]
+
+    async def granted(self, tenant_id: str, names: Collection[str]) -> list[Tool]:
+        """The tools named ``names`` that exist, connecting only to the servers they name."""
+        servers = {
+            n.removeprefix(MCP_PREFIX).partition(".")[0] for n in names if n.startswith(MCP_PREFIX)
+        }
+        extra = (
+            await self._source.tools(tenant_id, servers)
+            if servers and self._source is not None
+            else []
+        )
+        found = [*self.registered(), *sorted(extra, key=lambda t: t.name)]
+        return [t for t in found if t.name in names]
 
     async def lookup(self, tenant_id: str, name: str) -> Tool | None:
         """The tool called ``name`` for this tenant, or None.

@@ -3,6 +3,7 @@ and the gateway writing its entries to the database-backed audit log."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,10 @@ class Handler(BaseHTTPRequestHandler):
             self._redirect("/hello")
         elif self.path == "/away":
             self._redirect("http://example.com/")
+        elif self.path.startswith("/to/"):
+            self._redirect(f"http://127.0.0.1:{self.path.split('/')[2]}/echo")
+        elif self.path == "/echo":
+            self._send(200, json.dumps({k.lower(): v for k, v in self.headers.items()}).encode())
         else:
             self._send(404, b"no")
 
@@ -67,17 +72,31 @@ def server_port() -> Iterator[int]:
     server.server_close()
 
 
-def gateway(audit: AuditLog | None = None) -> ToolGateway:
-    tools = builtin_tools(sandbox=BubblewrapSandbox(), http=HttpLimits(max_response_bytes=1000))
+def gateway(audit: AuditLog | None = None, *, operator_allows_private: bool = True) -> ToolGateway:
+    tools = builtin_tools(
+        sandbox=BubblewrapSandbox(),
+        http=HttpLimits(max_response_bytes=1000),
+        http_allow_private=operator_allows_private,  # BATON_HTTP_TOOL_ALLOW_PRIVATE
+    )
     return ToolGateway(ToolRegistry(tools), audit or InMemoryAuditLog())
 
 
-async def http(port: int, args: dict[str, Any], *, allow_private: bool = True) -> ToolResult:
-    grant = ToolGrant(
-        "http_request", {"hosts": [{"host": f"127.0.0.1:{port}", "allow_private": allow_private}]}
-    )
-    ctx = ToolContext("t1", grants=[grant])
-    return await gateway().call(ToolCall.from_arguments("c1", "http_request", args), ctx)
+async def http(
+    port: int,
+    args: dict[str, Any],
+    *,
+    allow_private: bool = True,
+    operator_allows_private: bool = True,
+    approved: bool = False,
+) -> ToolResult:
+    grants: dict[str, Any] = {
+        "hosts": [{"host": f"127.0.0.1:{port}", "allow_private": allow_private}]
+    }
+    if approved:
+        grants["private_approved"] = True  # as a superadmin's save records it
+    ctx = ToolContext("t1", grants=[ToolGrant("http_request", grants)])
+    call = ToolCall.from_arguments("c1", "http_request", args)
+    return await gateway(operator_allows_private=operator_allows_private).call(call, ctx)
 
 
 async def test_get_and_post_reach_the_local_server(server_port: int) -> None:
@@ -111,6 +130,22 @@ async def test_a_private_address_needs_allow_private(server_port: int) -> None:
     url = f"http://127.0.0.1:{server_port}/hello"
     refused = await http(server_port, {"method": "GET", "url": url}, allow_private=False)
     assert refused.error is not None and refused.error.startswith("forbidden_address:")
+
+
+async def test_allow_private_needs_the_operator_setting_or_a_superadmin_at_call_time(
+    server_port: int,
+) -> None:
+    # A version stored before private grants were checked on save: allow_private, no
+    # superadmin approval recorded. Without BATON_HTTP_TOOL_ALLOW_PRIVATE it is refused.
+    url = f"http://127.0.0.1:{server_port}/hello"
+    args = {"method": "GET", "url": url}
+    refused = await http(server_port, args, operator_allows_private=False)
+    assert refused.error is not None and refused.error.startswith("forbidden_address:")
+    assert "BATON_HTTP_TOOL_ALLOW_PRIVATE" in refused.error
+    approved = await http(server_port, args, operator_allows_private=False, approved=True)
+    assert approved.success and approved.data["body"].startswith("hello"), approved.error
+    allowed = await http(server_port, args, operator_allows_private=True)
+    assert allowed.success and allowed.data["status"] == 200, allowed.error
 
 
 @needs_bwrap
@@ -147,3 +182,35 @@ async def test_the_gateway_writes_to_the_database_audit_log(database: Database) 
     assert tool_entries[1][2] is not None and tool_entries[1][2]["data"] == {"result": 2}
     assert tool_entries[3][2] is not None and tool_entries[3][2]["error_code"] == "not_granted"
     assert (await audit.verify(tenant)).valid
+
+
+@pytest.fixture
+def other_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+async def test_secret_headers_do_not_follow_a_redirect_to_another_origin(
+    server_port: int, other_port: int
+) -> None:
+    hosts = [f"127.0.0.1:{p}" for p in (server_port, other_port)]
+    grants = {"hosts": [{"host": h, "allow_private": True} for h in hosts]}
+    ctx = ToolContext("t1", grants=[ToolGrant("http_request", grants)])
+    secrets = {"X-Goog-Api-Key": "g", "Private-Token": "p", "Authorization": "Bearer a"}
+    args = {
+        "method": "GET",
+        "url": f"http://127.0.0.1:{server_port}/to/{other_port}",
+        "headers": {**secrets, "X-Trace": "kept"},
+    }
+    got = await gateway().call(ToolCall.from_arguments("c1", "http_request", args), ctx)
+    assert got.success, got.error
+    received = json.loads(got.data["body"])
+    assert received["x-trace"] == "kept"
+    assert not {k.lower() for k in secrets} & set(received), received
+    # Within one origin the headers stay.
+    same = {**args, "url": f"http://127.0.0.1:{other_port}/echo"}
+    direct = await gateway().call(ToolCall.from_arguments("c2", "http_request", same), ctx)
+    assert json.loads(direct.data["body"])["private-token"] == "p"

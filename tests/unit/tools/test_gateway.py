@@ -151,6 +151,24 @@ async def test_http_to_a_granted_host_connects_to_the_pinned_ip(h: Harness) -> N
     }
 
 
+@pytest.mark.parametrize(
+    "header", ["Token", "Access-Token", "PRIVATE-TOKEN", "x-goog-api-key", "X-Api-Key"]
+)
+async def test_token_headers_are_redacted_in_the_audit_log(h: Harness, header: str) -> None:
+    grant = ToolGrant("http_request", {"hosts": ["api.example.com"]})
+    args = {
+        "method": "GET",
+        "url": "https://api.example.com/v1/items",
+        "headers": {header: "tok-s3cret-value", "Accept": "application/json"},
+    }
+    result = await h.call("http_request", args, grant)
+    assert result.success, result.error
+    assert h.sent[0].headers[header] == "tok-s3cret-value"
+    assert "tok-s3cret-value" not in repr(await h.entries())
+    (_, call), _ = await h.entries()
+    assert call["arguments"]["headers"] == {header: "[redacted]", "Accept": "application/json"}
+
+
 async def test_http_to_another_host_is_denied(h: Harness) -> None:
     grant = ToolGrant("http_request", {"hosts": ["api.example.com"]})
     result = await h.call("http_request", {"method": "GET", "url": "https://evil.test/"}, grant)

@@ -21,16 +21,9 @@ from baton.domain.audit import AuditEntryType, Checkpoint, MalformedAuditData
 from baton.domain.audit.log import AuditFilter, AuditSearch, entry_json
 from baton.domain.errors import InvalidInput
 from baton.store.audit import Policy
+from baton.store.pagination import seq_cursor
 
 router = APIRouter(prefix="/api/audit")
-
-
-def _seq_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 19:
-        raise InvalidInput("invalid cursor", details=[{"field": "cursor"}])
-    return int(cursor)
 
 
 @router.get("", name="audit.search", response_model=PageOut[AuditEntryPublic])
@@ -53,7 +46,7 @@ async def search_audit(
     query = AuditSearch(
         criteria=AuditFilter(agent_id, task_id, type.value if type else None, since, until),
         limit=limit,
-        cursor=_seq_cursor(cursor),
+        cursor=seq_cursor(cursor),
         newest_first=order == "newest",
     )
     page = await svc.audit.search(caller.tenant_id, query)

@@ -12,7 +12,10 @@ router = APIRouter(prefix="/api")
 
 @router.get("/tools", name="tools.list", response_model=PageOut[ToolPublic])
 async def list_tools(caller: Caller, svc: Svc) -> object:
-    """Built-in and Python tools, then the caller's tenant's available MCP tools."""
+    """Built-in and Python tools, then the tenant's MCP tools as known without connecting.
+
+    A server no granted call has connected to yet is listed as one ``mcp.<server>.*`` entry.
+    """
     tools = await svc.tools.tools(caller.tenant_id)
     items = [
         {

@@ -29,11 +29,16 @@ def builtin_tools(
     http: HttpLimits | None = None,
     resolver: Resolver = system_resolver,
     transport: httpx.AsyncBaseTransport | None = None,
+    http_allow_private: bool = False,
 ) -> list[Tool]:
-    """One instance of each built-in tool, configured."""
+    """One instance of each built-in tool, configured.
+
+    ``http_allow_private`` honours every ``http_request`` grant's ``allow_private``
+    (``BATON_HTTP_TOOL_ALLOW_PRIVATE``), not only superadmin-approved ones.
+    """
     return [
         CalculatorTool(),
         PythonTool(sandbox, sandbox_limits or SandboxLimits()),
-        HttpRequestTool(http or HttpLimits(), resolver, transport),
+        HttpRequestTool(http or HttpLimits(), resolver, transport, http_allow_private),
         CurrentTimeTool(),
     ]

@@ -1,7 +1,9 @@
 """The ``http_request`` tool: GET or POST to hosts granted to the agent, and nowhere else.
 
 Every URL (the first and every redirect hop) goes through
-:func:`baton.tools.addresses.check_url` with the version's ``grants["hosts"]``. The
+:func:`baton.tools.addresses.check_url` with the version's ``grants["hosts"]``; a grant's
+``allow_private`` counts only when the operator allows private grants or a superadmin
+approved the version's grants (see :mod:`baton.tools.host_grants`). The
 request is sent to the pinned IP it returns, with the original name in the ``Host``
 header and in TLS SNI (so certificates are checked against the name), so a second DNS
 answer cannot point the request somewhere else. Each call uses a fresh connection pool:
@@ -16,6 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from baton.domain.secrets import SECRET_NAMES
 from baton.tools.addresses import (
     AddressRefused,
     ResolvedTarget,
@@ -23,6 +26,7 @@ from baton.tools.addresses import (
     check_url,
     system_resolver,
 )
+from baton.tools.host_grants import private_approved
 from baton.tools.registry import ToolContext, ToolDenied, ToolError, ToolKind, ToolLimits
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -30,7 +34,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Set by the tool, never by the model.
 _RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 # Dropped when a redirect leaves the host they were meant for.
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
 PARAMETERS: dict[str, Any] = {
     "type": "object",
@@ -83,11 +86,14 @@ class HttpRequestTool:
         resolver: Name resolution (tests pass a fake).
         transport: An httpx transport to send through (tests pass a mock); None for the
             network.
+        allow_private: The operator honours every grant's ``allow_private``
+            (``BATON_HTTP_TOOL_ALLOW_PRIVATE``); otherwise only superadmin-approved ones.
     """
 
     http: HttpLimits = field(default_factory=HttpLimits)
     resolver: Resolver = system_resolver
     transport: httpx.AsyncBaseTransport | None = None
+    allow_private: bool = False
     name: str = "http_request"
     description: str = (
         "Send an HTTP GET or POST to a URL on a host this agent was granted and return the "
@@ -107,6 +113,7 @@ class HttpRequestTool:
         """Return ``{status, url, headers, body, truncated, redirects}``."""
         grant = ctx.grant(self.name)
         hosts = grant.grants.get("hosts", []) if grant is not None else []
+        private = self.allow_private or (grant is not None and private_approved(grant.grants))
         if not isinstance(hosts, list):
             raise ToolDenied(
                 "this agent's http_request grant has no host list", code="invalid_grant"
@@ -119,11 +126,13 @@ class HttpRequestTool:
             for k, v in arguments.get("headers", {}).items()
             if k.lower() not in _RESERVED_HEADERS
         }
-        previous_host: str | None = None
+        previous_origin: tuple[str, str, int] | None = None
         for hop in range(self.http.max_redirects + 1):
-            target = await self._check(url, hosts)
-            if previous_host is not None and target.host != previous_host:
-                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+            target = await self._check(url, hosts, private)
+            origin = (target.scheme, target.host, target.port)
+            if previous_origin is not None and origin != previous_origin:
+                # Another scheme, host or port (https→http included): no credentials follow.
+                headers = {k: v for k, v in headers.items() if k.lower() not in SECRET_NAMES}
             response = await self._send(target, method, headers, body)
             if response.status not in _REDIRECTS or response.location is None:
                 return {
@@ -135,18 +144,24 @@ class HttpRequestTool:
                     "redirects": hop,
                 }
             url = urljoin(url, response.location)
-            previous_host = target.host
+            previous_origin = origin
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                 method, body = "GET", None
         raise ToolError(
             f"more than {self.http.max_redirects} redirects; stopped at {url}", code="redirects"
         )
 
-    async def _check(self, url: str, hosts: list[Any]) -> ResolvedTarget:
+    async def _check(self, url: str, hosts: list[Any], private: bool) -> ResolvedTarget:
         try:
-            return await check_url(url, hosts, resolver=self.resolver)
+            return await check_url(url, hosts, resolver=self.resolver, honour_private=private)
         except AddressRefused as exc:
-            raise ToolDenied(str(exc), code=exc.reason) from None
+            message = str(exc)
+            if exc.reason == "forbidden_address" and not private:
+                message += (
+                    " (allow_private grants need the operator setting "
+                    "BATON_HTTP_TOOL_ALLOW_PRIVATE or a superadmin saving the agent)"
+                )
+            raise ToolDenied(message, code=exc.reason) from None
         except ValueError as exc:
             raise ToolDenied(f"invalid host grant: {exc}", code="invalid_grant") from None
 
