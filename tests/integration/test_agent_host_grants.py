@@ -7,10 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.bootstrap import create_app
 from baton.config import Settings
 from tests.conftest import ADMIN_KEY
-from tests.support.api import make_tenant
+from tests.support.api import app_client, make_tenant
 
 DOCKER = {"host": "10.0.0.12:2375", "allow_private": True}
 
@@ -91,13 +90,11 @@ async def test_with_the_operator_setting_a_tenant_admin_may(
     t = await make_tenant(client, "acme")
     without = await client.post("/api/agents", json=body(DOCKER), headers=t.auth("admin"))
     assert without.status_code == 422, without.text  # the setting is what makes the difference
-    app = create_app(settings.model_copy(update={"http_tool_allow_private": True}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
-            t = await make_tenant(c, "other")
-            r = await c.post("/api/agents", json=body(DOCKER), headers=t.auth("admin"))
-            assert r.status_code == 201, r.text
-            # The setting covers it: nothing is recorded as a superadmin's approval.
-            assert r.json()["tools"][1]["grants"] == {"hosts": [DOCKER]}
+    async with app_client(
+        settings.model_copy(update={"http_tool_allow_private": True}), key=ADMIN_KEY
+    ) as c:
+        t = await make_tenant(c, "other")
+        r = await c.post("/api/agents", json=body(DOCKER), headers=t.auth("admin"))
+        assert r.status_code == 201, r.text
+        # The setting covers it: nothing is recorded as a superadmin's approval.
+        assert r.json()["tools"][1]["grants"] == {"hosts": [DOCKER]}

@@ -20,8 +20,9 @@ from baton.tools.mcp import McpManager
 from baton.tools.mcp_config import McpServerConfig
 from baton.tools.mcp_endpoint import McpNetwork
 from baton.tools.registry import ToolContext, ToolRegistry
+from tests.conftest import ADMIN_KEY
 from tests.integration.tools.mcp_http_server import CountingListener, HttpMcpServer
-from tests.support.api import make_tenant
+from tests.support.api import app_client, make_tenant
 
 TENANT = "t1"
 PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -118,21 +119,16 @@ async def test_the_catalogue_connects_to_nothing_and_shows_live_servers_tools(
 async def test_listing_tools_as_a_viewer_connects_to_no_server(
     settings: Settings, mcp_server: HttpMcpServer
 ) -> None:
-    from baton.bootstrap import create_app
-    from tests.conftest import ADMIN_KEY
-
-    app = create_app(settings.model_copy(update={"mcp_allow_private": True}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
-            t = await make_tenant(c, "acme")
-            body = {"name": "remote", "transport": "http", "url": mcp_server.url}
-            created = await c.post("/api/mcp-servers", json=body, headers=t.auth("admin"))
-            assert created.status_code == 201, created.text
-            r = await c.get("/api/tools", headers=t.auth("viewer"))
-            assert r.status_code == 200, r.text
-            assert [x["name"] for x in r.json()["items"] if x["kind"] == "mcp"] == ["mcp.remote.*"]
+    async with app_client(
+        settings.model_copy(update={"mcp_allow_private": True}), key=ADMIN_KEY
+    ) as c:
+        t = await make_tenant(c, "acme")
+        body = {"name": "remote", "transport": "http", "url": mcp_server.url}
+        created = await c.post("/api/mcp-servers", json=body, headers=t.auth("admin"))
+        assert created.status_code == 201, created.text
+        r = await c.get("/api/tools", headers=t.auth("viewer"))
+        assert r.status_code == 200, r.text
+        assert [x["name"] for x in r.json()["items"] if x["kind"] == "mcp"] == ["mcp.remote.*"]
     assert mcp_server.requests == 0
 
 
@@ -166,9 +162,6 @@ async def test_a_tenant_admin_cannot_register_internal_urls(
 async def test_private_urls_need_the_setting_or_a_superadmin_metadata_never(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    from baton.bootstrap import create_app
-    from tests.conftest import ADMIN_KEY
-
     loopback = {"name": "remote", "transport": "http", "url": "http://127.0.0.1:9/mcp"}
     metadata = {"name": "meta", "transport": "http", "url": "http://169.254.169.254/"}
     t = await make_tenant(client, "acme")
@@ -180,17 +173,15 @@ async def test_private_urls_need_the_setting_or_a_superadmin_metadata_never(
     assert by_superadmin.json()["private_approved"] is True
     assert (await client.post("/api/mcp-servers", json=metadata)).status_code == 422
 
-    app = create_app(settings.model_copy(update={"mcp_allow_private": True}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as c:
-            c.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
-            other = await make_tenant(c, "other")
-            ok = await c.post("/api/mcp-servers", json=loopback, headers=other.auth("admin"))
-            assert ok.status_code == 201, ok.text
-            assert ok.json()["private_approved"] is False
-            r = await c.post("/api/mcp-servers", json=metadata, headers=other.auth("admin"))
-            assert r.status_code == 422 and "cloud metadata" in r.text
+    async with app_client(
+        settings.model_copy(update={"mcp_allow_private": True}), key=ADMIN_KEY
+    ) as c:
+        other = await make_tenant(c, "other")
+        ok = await c.post("/api/mcp-servers", json=loopback, headers=other.auth("admin"))
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["private_approved"] is False
+        r = await c.post("/api/mcp-servers", json=metadata, headers=other.auth("admin"))
+        assert r.status_code == 422 and "cloud metadata" in r.text
 
 
 async def test_connecting_rechecks_the_address(
