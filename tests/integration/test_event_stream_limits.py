@@ -28,6 +28,15 @@ async def _body(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
         return "".join([chunk async for chunk in response.aiter_text()])
 
 
+async def _until_streams(client: httpx.AsyncClient, count: int) -> None:
+    streams = client._transport.app.state.services.streams  # type: ignore[attr-defined]
+    for _ in range(500):
+        if streams.open_count == count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{streams.open_count} streams running, not {count}")
+
+
 async def test_a_revoked_keys_stream_ends_at_the_next_keepalive(fast: httpx.AsyncClient) -> None:
     t = await make_tenant(fast, "acme")
     created = await fast.post(
@@ -35,6 +44,7 @@ async def test_a_revoked_keys_stream_ends_at_the_next_keepalive(fast: httpx.Asyn
     )
     watcher = created.json()
     stream = asyncio.create_task(_body(fast, {"Authorization": f"Bearer {watcher['key']}"}))
+    await _until_streams(fast, 1)
     await asyncio.sleep(0.3)
     assert not stream.done()  # the stream stays open while the key is good
     revoked = await fast.delete(f"/api/api-keys/{watcher['id']}", headers=t.auth("admin"))
@@ -55,14 +65,14 @@ async def test_a_stream_ends_after_its_lifetime(settings: Settings) -> None:
 
 
 async def test_a_key_holds_at_most_its_streams(settings: Settings) -> None:
-    # Streams here end after 2 s, so that a request that does get a stream returns.
+    # Streams here end after 5 s, so that a request that does get a stream returns.
     one = settings.model_copy(
-        update={"stream_keepalive_s": 0.1, "stream_max_lifetime_s": 2, "stream_max_per_key": 1}
+        update={"stream_keepalive_s": 0.1, "stream_max_lifetime_s": 5, "stream_max_per_key": 1}
     )
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     async with app_client(one) as c:
         first = asyncio.create_task(_body(c, auth))
-        await asyncio.sleep(0.5)
+        await _until_streams(c, 1)  # the first stream runs: it holds the key's one slot
         second = await c.get("/api/events", headers=auth)
         assert second.status_code == 429
         assert second.json()["error"]["code"] == "rate_limited"

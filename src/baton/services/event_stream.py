@@ -102,6 +102,11 @@ class EventStreams:
         self._check_room(caller)
         return self._frames(_Stream(caller, secret, after, task_id, disconnected))
 
+    @property
+    def open_count(self) -> int:
+        """Streams running now in this process, all keys together."""
+        return sum(self._open.values())
+
     def _check_room(self, caller: Principal) -> None:
         if self._open[caller.key_id] >= self._limits.max_per_key:
             raise RateLimited(
