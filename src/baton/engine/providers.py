@@ -58,6 +58,7 @@ class ProviderPool:
         self._slots: OrderedDict[Key, _Slot] = OrderedDict()
         self._dropped: list[_Slot] = []
         self._overrides: dict[tuple[str, str], LLMProvider] = {}
+        self._handed: OrderedDict[AgentConfig, LLMProvider] = OrderedDict()
 
     def for_config(self, config: AgentConfig) -> LLMProvider:
         """The provider an agent version's config names, with its own fallback chain.
@@ -69,6 +70,17 @@ class ProviderPool:
         override = self._overrides.get((config.provider, config.model))
         if override is not None:
             return override
+        # Every task asks: the operator's rules are checked once per config, not per task.
+        handed = self._handed.get(config)
+        if handed is None:
+            handed = self._handed[config] = self._handle(config)
+            while len(self._handed) > self._settings.provider_pool_size:
+                self._handed.popitem(last=False)
+        else:
+            self._handed.move_to_end(config)
+        return handed
+
+    def _handle(self, config: AgentConfig) -> LLMProvider:
         primary = _Target(config.provider, config.model, config.base_url, config.api_key_env)
         refusal = "; ".join(
             f"{p['field']}: {p['reason']}"
